@@ -1,0 +1,391 @@
+"""In-process ASGI harness: framework overhead without a server or a socket.
+
+Each ASGI peer is imported and called directly, ``await app(scope, receive,
+send)``, many times in a loop with a prebuilt scope per endpoint. Lifespan
+startup is run first through the app's own lifespan protocol. The result is
+microseconds per request (median over repetitions, peers interleaved within
+each repetition), and the overhead relative to the raw ASGI app.
+
+    python benchmarks/inprocess.py
+    python benchmarks/inprocess.py --frameworks heron,starlette --iterations 20000
+    python benchmarks/inprocess.py --routes 10,500,1000     # heron's routing cost
+
+See ``benchmarks/README.md`` for caveats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.util
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from _shared import (
+    BASELINE,
+    DEFAULT_ROUTES,
+    ENDPOINTS,
+    PEERS,
+    Peer,
+    check_response,
+    endpoint_path,
+    parse_names,
+    parse_route_counts,
+)
+
+Message = MutableMapping[str, Any]
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ASGI_PEERS = tuple(name for name, peer in PEERS.items() if peer.interface == "asgi")
+REQUEST_MESSAGE: Message = {"type": "http.request", "body": b"", "more_body": False}
+DISCONNECT_MESSAGE: Message = {"type": "http.disconnect"}
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class Options:
+    """Parsed command line."""
+
+    frameworks: list[str]
+    endpoints: list[str]
+    iterations: int
+    repeat: int
+    warmup: int
+    routes: list[int] | None
+    loop: str
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    """Parse the command line into :class:`Options`."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--frameworks",
+        help=f"comma-separated ASGI peers (default: all: {','.join(ASGI_PEERS)}; "
+        "with --routes: heron); the raw baseline is always added",
+    )
+    parser.add_argument(
+        "--endpoints", default=",".join(ENDPOINTS), help="comma-separated endpoints"
+    )
+    parser.add_argument("--iterations", type=int, default=5000, help="requests per repetition")
+    parser.add_argument("--repeat", type=int, default=7, help="repetitions (median reported)")
+    parser.add_argument("--warmup", type=int, default=1000, help="untimed requests first")
+    parser.add_argument(
+        "--routes", help="flat-routing mode: comma-separated route counts, e.g. 10,500,1000"
+    )
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    args = parser.parse_args(argv)
+
+    default = "heron" if args.routes else ",".join(ASGI_PEERS)
+    frameworks = parse_names(args.frameworks or default, ASGI_PEERS, "ASGI framework")
+    if BASELINE not in frameworks:
+        frameworks.insert(0, BASELINE)
+    if args.iterations < 1 or args.repeat < 1 or args.warmup < 0:
+        parser.error("--iterations and --repeat must be >= 1, --warmup >= 0")
+    return Options(
+        frameworks=frameworks,
+        endpoints=["route"] if args.routes else parse_names(args.endpoints, ENDPOINTS, "endpoint"),
+        iterations=args.iterations,
+        repeat=args.repeat,
+        warmup=args.warmup,
+        routes=parse_route_counts(args.routes) if args.routes else None,
+        loop=args.loop,
+    )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_app(peer: Peer, routes: int) -> ASGIApp:
+    """Import a fresh copy of ``peer``'s module with ``BENCH_ROUTES=routes``.
+
+    Each (peer, route count) gets its own module name so several route counts
+    can live side by side in one process.
+    """
+    os.environ.update(peer.env)
+    os.environ["BENCH_ROUTES"] = str(routes)
+    module_name = f"{peer.module}__bench_r{routes}"
+    spec = importlib.util.spec_from_file_location(module_name, peer.path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {peer.path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    app: ASGIApp = getattr(module, peer.attr)
+    return app
+
+
+@dataclass
+class Lifespan:
+    """A running lifespan task, or a note that the app does not support lifespan."""
+
+    supported: bool
+    state: dict[str, Any] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+    to_app: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
+    from_app: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
+
+
+async def start_lifespan(app: ASGIApp) -> Lifespan:
+    """Send ``lifespan.startup`` and wait for the app to complete (or refuse) it."""
+    span = Lifespan(supported=True)
+    scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": span.state}
+    span.task = asyncio.ensure_future(app(scope, span.to_app.get, span.from_app.put))
+    await span.to_app.put({"type": "lifespan.startup"})
+    reply = asyncio.create_task(span.from_app.get())
+    await asyncio.wait({span.task, reply}, return_when=asyncio.FIRST_COMPLETED)
+    if not reply.done():  # the app returned or raised without answering: unsupported
+        reply.cancel()
+        if not span.task.cancelled():
+            span.task.exception()  # mark the (expected) error as retrieved
+        span.supported = False
+        return span
+    message = reply.result()
+    if message["type"] != "lifespan.startup.complete":
+        raise RuntimeError(f"lifespan startup failed: {message}")
+    return span
+
+
+async def stop_lifespan(span: Lifespan) -> None:
+    """Send ``lifespan.shutdown`` and wait for the app to finish."""
+    if not span.supported or span.task is None:
+        return
+    await span.to_app.put({"type": "lifespan.shutdown"})
+    await asyncio.wait_for(span.from_app.get(), timeout=10)
+    await asyncio.wait_for(span.task, timeout=10)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def build_scope(path: str, span: Lifespan) -> Scope:
+    """A realistic HTTP scope, like the one uvicorn builds for a wrk request."""
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")],
+    }
+    if span.supported:
+        scope["state"] = span.state
+    return scope
+
+
+async def call_once(app: ASGIApp, template: Scope) -> None:
+    """One request, with the receive/send pair a server would provide.
+
+    ``receive`` returns the (empty) request body once; a second call blocks
+    until the response is complete and then reports a disconnect, which is
+    what frameworks that listen for disconnects (Django) expect.
+    """
+    finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    pending = True
+
+    async def receive() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return REQUEST_MESSAGE
+        await finished
+        return DISCONNECT_MESSAGE
+
+    async def send(message: Message) -> None:
+        if (
+            message["type"] == "http.response.body"
+            and not message.get("more_body", False)
+            and not finished.done()
+        ):
+            finished.set_result(None)
+
+    await app(dict(template), receive, send)
+
+
+async def call_and_capture(app: ASGIApp, template: Scope) -> tuple[int, str, bytes]:
+    """One request, returning status, content type and body (for validation)."""
+    status = 0
+    content_type = ""
+    body = bytearray()
+    state = {"pending": True}
+
+    async def receive() -> Message:
+        if state["pending"]:
+            state["pending"] = False
+            return REQUEST_MESSAGE
+        await asyncio.sleep(3600)
+        return DISCONNECT_MESSAGE
+
+    async def send(message: Message) -> None:
+        nonlocal status, content_type
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = {k.lower(): v for k, v in message.get("headers", [])}
+            content_type = headers.get(b"content-type", b"").decode()
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    await asyncio.wait_for(app(dict(template), receive, send), timeout=10)
+    return status, content_type, bytes(body)
+
+
+async def time_batch(app: ASGIApp, template: Scope, iterations: int) -> float:
+    """Run ``iterations`` requests back to back; return microseconds per request."""
+    gc.collect()
+    start = time.perf_counter_ns()
+    for _ in range(iterations):
+        await call_once(app, template)
+    return (time.perf_counter_ns() - start) / iterations / 1000
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Target:
+    """One (framework, endpoint, route count) to time."""
+
+    framework: str
+    endpoint: str
+    routes: int
+    app: ASGIApp
+    scope: Scope
+    samples: list[float] = field(default_factory=list)
+
+
+async def prepare(opts: Options) -> tuple[list[Target], list[Lifespan], dict[str, str]]:
+    """Load every app, run lifespan startup, validate each endpoint once."""
+    targets: list[Target] = []
+    spans: list[Lifespan] = []
+    failures: dict[str, str] = {}
+    for routes in opts.routes or [DEFAULT_ROUTES]:
+        for name in opts.frameworks:
+            try:
+                app = load_app(PEERS[name], routes)
+                span = await start_lifespan(app)
+            except Exception as exc:
+                failures[f"{name} ({routes} routes)"] = f"{type(exc).__name__}: {exc}"
+                continue
+            spans.append(span)
+            for endpoint in opts.endpoints:
+                scope = build_scope(endpoint_path(endpoint, routes), span)
+                problem = check_response(endpoint, routes, *await call_and_capture(app, scope))
+                if problem is not None:
+                    failures[f"{name} {endpoint} ({routes} routes)"] = problem
+                    continue
+                targets.append(Target(name, endpoint, routes, app, scope))
+    return targets, spans, failures
+
+
+async def measure(opts: Options) -> tuple[list[Target], dict[str, str]]:
+    """Warm up, then time every target, interleaving targets within each repetition."""
+    targets, spans, failures = await prepare(opts)
+    for target in targets:
+        for _ in range(opts.warmup):
+            await call_once(target.app, target.scope)
+    for rep in range(opts.repeat):
+        print(f"repetition {rep + 1}/{opts.repeat}", file=sys.stderr, flush=True)
+        for target in targets:
+            target.samples.append(await time_batch(target.app, target.scope, opts.iterations))
+    for span in spans:
+        await stop_lifespan(span)
+    return targets, failures
+
+
+def run(opts: Options) -> tuple[list[Target], dict[str, str]]:
+    """Run :func:`measure` on the selected event loop."""
+    if opts.loop == "uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(measure(opts))
+    return asyncio.run(measure(opts))
+
+
+# --------------------------------------------------------------------------- report
+
+
+def header(opts: Options) -> list[str]:
+    """Markdown preamble."""
+    mode = "flat routing" if opts.routes else f"endpoints ({DEFAULT_ROUTES} routes registered)"
+    return [
+        f"### In-process ASGI benchmark: {mode}",
+        "",
+        f"- {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, "
+        f"{opts.loop} loop",
+        f"- {opts.iterations} requests x {opts.repeat} repetitions (+{opts.warmup} warm-up); "
+        "µs/request = median over repetitions; overhead relative to the raw ASGI app",
+        "",
+    ]
+
+
+def endpoint_table(targets: list[Target]) -> list[str]:
+    """Rows of framework x endpoint with the overhead against raw ASGI."""
+    raw = {t.endpoint: statistics.median(t.samples) for t in targets if t.framework == BASELINE}
+    lines = [
+        "| framework | endpoint | µs/req (median) | µs/req (min) | overhead vs raw | x raw |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for target in sorted(targets, key=lambda t: ENDPOINTS.index(t.endpoint)):
+        median = statistics.median(target.samples)
+        base = raw.get(target.endpoint)
+        overhead = f"{median - base:+.1f} µs" if base else "n/a"
+        times = f"{median / base:.1f}x" if base else "n/a"
+        lines.append(
+            f"| {target.framework} | {target.endpoint} | {median:.1f} "
+            f"| {min(target.samples):.1f} | {overhead} | {times} |"
+        )
+    return lines
+
+
+def routes_table(targets: list[Target]) -> list[str]:
+    """Rows of framework x route count, with the change against the fewest routes."""
+    smallest = min(t.routes for t in targets)
+    reference = {t.framework: statistics.median(t.samples) for t in targets if t.routes == smallest}
+    lines = [
+        f"| framework | routes | µs/req (median) | µs/req (min) | vs {smallest} routes |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for target in sorted(targets, key=lambda t: (t.framework != BASELINE, t.framework, t.routes)):
+        median = statistics.median(target.samples)
+        base = reference.get(target.framework)
+        change = f"{median - base:+.1f} µs ({median / base:.2f}x)" if base else "n/a"
+        lines.append(
+            f"| {target.framework} | {target.routes} | {median:.1f} "
+            f"| {min(target.samples):.1f} | {change} |"
+        )
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    opts = parse_args(argv)
+    targets, failures = run(opts)
+    table = routes_table(targets) if opts.routes else endpoint_table(targets)
+    lines = header(opts) + table
+    if failures:
+        lines.append("")
+        lines.extend(f"- **{what} failed**: {why}" for what, why in failures.items())
+    print("\n".join(lines))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

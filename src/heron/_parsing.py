@@ -1,0 +1,86 @@
+"""Strict parsers for the text parts of a request.
+
+Malformed input raises :class:`HTTPException` with a 400 and a clear message,
+so that it reaches the client as a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from http.cookies import _unquote  # type: ignore[attr-defined]
+from urllib.parse import unquote_to_bytes
+
+from heron.exceptions import HTTPException
+
+_BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def _percent_decode(raw: bytes, what: str, plus_is_space: bool) -> str:
+    if _BAD_PERCENT.search(raw):
+        raise HTTPException(400, f"Malformed percent-encoding in the {what}.")
+    if plus_is_space:
+        raw = raw.replace(b"+", b" ")
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(400, f"The {what} is not valid UTF-8.") from None
+
+
+def check_path(raw_path: bytes) -> str:
+    """Decode a raw request path strictly, or raise a 400."""
+    return _percent_decode(raw_path, "URL path", plus_is_space=False)
+
+
+def parse_query_string(query: str | bytes, max_fields: int | None = None) -> list[tuple[str, str]]:
+    """Split and decode ``a=1&b=2`` into pairs; blank values are kept.
+
+    Raises:
+        HTTPException: 400 for bad percent-encoding or invalid UTF-8, 413 when
+            there are more than ``max_fields`` fields.
+    """
+    raw = query.encode("latin-1") if isinstance(query, str) else query
+    pairs: list[tuple[str, str]] = []
+    if not raw:
+        return pairs
+    for chunk in raw.replace(b";", b"&").split(b"&"):
+        if not chunk:
+            continue
+        if max_fields is not None and len(pairs) >= max_fields:
+            raise HTTPException(413, f"Too many fields (the limit is {max_fields}).")
+        name, _, value = chunk.partition(b"=")
+        pairs.append(
+            (
+                _percent_decode(name, "query string", plus_is_space=True),
+                _percent_decode(value, "query string", plus_is_space=True),
+            )
+        )
+    return pairs
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently, as browsers send it.
+
+    Unlike :class:`http.cookies.SimpleCookie`, one malformed pair does not
+    discard the others.  The first value of a repeated name wins.
+    """
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        if "=" in chunk:
+            key, value = chunk.split("=", 1)
+        else:
+            key, value = "", chunk
+        key, value = key.strip(), value.strip()
+        if key or value:
+            cookies.setdefault(key, _unquote(value))
+    return cookies
+
+
+def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
+    """Split ``text/html; charset=utf-8`` into ``("text/html", {"charset": "utf-8"})``."""
+    main, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    for item in rest.split(";"):
+        key, sep, val = item.partition("=")
+        if sep:
+            params[key.strip().lower()] = val.strip().strip('"')
+    return main.strip().lower(), params

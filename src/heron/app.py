@@ -1,0 +1,542 @@
+"""The application: an ASGI 3 callable that owns settings, routes and components."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from heron import _matcher
+from heron._components import Component, load_component
+from heron._errors import error_response
+from heron._parsing import check_path
+from heron.concurrency import configure_threadpool
+from heron.converters import DEFAULT_CONVERTERS, Converter
+from heron.datastructures import State
+from heron.exceptions import HTTPException, ImproperlyConfigured, URLBuildError, WebSocketDisconnect
+from heron.params import build_call, build_hook
+from heron.requests import ClientDisconnect, HTTPConnection, Request
+from heron.responses import RedirectResponse, Response, make_response
+from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, Router
+from heron.settings import Settings
+from heron.types import ASGIApp, Receive, Scope, Send
+from heron.websockets import WebSocket, WebSocketState
+
+__all__ = ["App", "Middleware"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger("heron.error")
+
+
+@dataclass
+class Middleware:
+    """An ASGI middleware class and its options, wrapped around the app at startup."""
+
+    cls: Callable[..., ASGIApp]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        return self.cls(app, **self.options)
+
+
+class App:
+    """A heron application.
+
+    >>> app = App(debug=True)
+    >>> @app.get("/")
+    ... async def index():
+    ...     return "Hello"
+
+    Args:
+        settings: a :class:`Settings` (or subclass) instance; when omitted one is
+            made from ``HERON_*`` environment variables and ``.env``.
+        components: packages (names or modules) to wire in: their routers,
+            templates, static files and ``setup(app)`` hooks.
+        middleware: :class:`Middleware` entries, outermost first.
+        root: the folder of the app's own ``templates/`` and ``static/``;
+            defaults to the folder of the module that created the app.
+        **overrides: individual settings (``debug=True``), applied on top.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        components: Sequence[str | ModuleType] = (),
+        middleware: Sequence[Middleware] = (),
+        root: str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> None:
+        if settings is None:
+            settings = Settings(**overrides)
+        else:
+            for key, value in overrides.items():
+                setattr(settings, key, value)
+        self.settings = settings
+        self.root = Path(root) if root is not None else _caller_folder()
+        self.router = Router()
+        self.state = State()
+        self.extensions: dict[str, Any] = {}
+        self.converters: dict[str, type[Converter]] = dict(DEFAULT_CONVERTERS)
+        self.user_middleware: list[Middleware] = list(middleware)
+        self.startup_hooks: list[Callable[[], Any]] = []
+        self.shutdown_hooks: list[Callable[[], Any]] = []
+        self.components: dict[str, Component] = {}
+        self._stack: ASGIApp | None = None
+        self._names: dict[str, list[Route]] = {}
+        for spec in components:
+            self.add_component(spec)
+
+    # -- registration -------------------------------------------------------
+
+    def _check_not_started(self) -> None:
+        if self._stack is not None:
+            raise RuntimeError("The app has started: routes and middleware are fixed now.")
+
+    def route(
+        self, path: str, methods: list[str] | None = None, name: str | None = None, **options: Any
+    ) -> Callable[[F], F]:
+        """Register a view for ``path`` and ``methods`` (default ``GET``)."""
+        self._check_not_started()
+        return self.router.route(path, methods, name, **options)
+
+    def get(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Register a ``GET`` view (``HEAD`` is answered by it too)."""
+        return self.route(path, ["GET"], name, **options)
+
+    def post(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["POST"], name, **options)
+
+    def put(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["PUT"], name, **options)
+
+    def patch(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["PATCH"], name, **options)
+
+    def delete(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["DELETE"], name, **options)
+
+    def websocket(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Register a websocket view; it receives a :class:`~heron.WebSocket`."""
+        return self.route(path, [WEBSOCKET], name, **options)
+
+    def add_route(self, path: str, endpoint: Callable[..., Any],
+                  methods: list[str] | None = None, name: str | None = None,
+                  **options: Any) -> None:
+        self._check_not_started()
+        self.router.add_route(path, endpoint, methods, name, **options)
+
+    def include(self, router: Router, prefix: str = "") -> None:
+        """Serve a :class:`Router`'s routes (the blueprint) under an optional prefix."""
+        self._check_not_started()
+        self.router.include(router, prefix)
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve any ASGI app (Starlette, Django, another heron app...) under ``path``."""
+        self._check_not_started()
+        self.router.mount(path, app, name)
+
+    def add_converter(self, name: str, converter: type[Converter]) -> None:
+        """Make ``{param:name}`` usable in paths."""
+        self.converters[name] = converter
+
+    def add_middleware(self, cls: Callable[..., ASGIApp], **options: Any) -> None:
+        """Wrap the app in an ASGI middleware; ones added earlier run first (outermost)."""
+        self._check_not_started()
+        self.user_middleware.append(Middleware(cls, options))
+
+    def before_request(self, func: F) -> F:
+        """Run ``func(request)`` before every view; a returned value replaces the view's."""
+        return self.router.before_request(func)
+
+    def after_request(self, func: F) -> F:
+        """Run ``func(request, response)`` after every view; it may return a new response."""
+        return self.router.after_request(func)
+
+    def on_error(self, key: type[BaseException] | int) -> Callable[[F], F]:
+        """Handle an exception class or an HTTP status: ``func(request, exc)``."""
+        return self.router.on_error(key)
+
+    def on_startup(self, func: F) -> F:
+        """Run ``func()`` (sync or async) when the server starts; a failure stops it."""
+        self.startup_hooks.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Run ``func()`` when the server stops."""
+        self.shutdown_hooks.append(func)
+        return func
+
+    def add_component(self, spec: str | ModuleType) -> Component:
+        """Wire in a component package (see :mod:`heron._components`)."""
+        self._check_not_started()
+        component = load_component(spec)
+        if component.name in self.components:
+            raise ImproperlyConfigured(
+                f"Two components are named {component.name!r}", id="heron.components.E003"
+            )
+        self.components[component.name] = component
+        if component.router is not None:
+            if component.router.name:
+                self.router.include(component.router)
+            else:
+                namespace = Router(name=component.name)
+                namespace.include(component.router)
+                self.router.include(namespace)
+        if component.setup is not None:
+            component.setup(self)
+        return component
+
+    # -- startup ------------------------------------------------------------
+
+    def check(self) -> list[ImproperlyConfigured]:
+        """Every configuration problem found (what ``heron check`` prints)."""
+        problems = []
+        if not self.settings.secret_key and not self.settings.debug:
+            problems.append(ImproperlyConfigured(
+                "secret_key is not set. Set HERON_SECRET_KEY (or App(secret_key=...)) to a long "
+                "random value, e.g. the output of: python -c \"import secrets; "
+                "print(secrets.token_urlsafe(50))\"; or turn on debug for development",
+                id="heron.settings.E001",
+            ))
+        try:
+            self._compile()
+        except ImproperlyConfigured as exc:
+            problems.append(exc)
+        return problems
+
+    def setup(self) -> ASGIApp:
+        """Check the configuration, compile routes and compose the middleware stack.
+
+        Runs once, at server startup (or on the first request when the server
+        does not send lifespan events).
+
+        Raises:
+            ImproperlyConfigured: for the first configuration problem found.
+        """
+        if self._stack is not None:
+            return self._stack
+        problems = self.check()
+        if problems:
+            raise problems[0]
+        configure_threadpool(self.settings.thread_pool_size)
+        self._stack = self._compose()
+        return self._stack
+
+    def _compile(self) -> None:
+        routes: list[Route] = []
+        mounts: list[Mount] = []
+        for item in self.router.flatten(self.converters):
+            (routes if isinstance(item, Route) else mounts).append(item)
+        static = self._static_files()
+        if static is not None:
+            mounts.append(Mount(self.settings.static_url.rstrip("/"), static, "static"))
+        names: dict[str, list[Route]] = {}
+        for route in routes:
+            same = names.setdefault(route.name, [])
+            if same and all(other.endpoint is not route.endpoint for other in same):
+                raise ImproperlyConfigured(
+                    f"Two routes are named {route.name!r}: {same[0].describe()} at "
+                    f"{same[0].path} and {route.describe()} at {route.path}; pass name=...",
+                    id="heron.routing.E002",
+                )
+            same.append(route)
+            where = f"View {route.describe()} for {route.path}"
+            call = build_call(route.endpoint, set(route.template.converters), where)
+            route.handler = call if route.is_websocket else self._wrap_view(route, call)
+        for mount in mounts:
+            if mount.name:
+                pseudo = Route(mount.prefix + "/{path:path}", mount.app, frozenset(), mount.name,
+                               "", (), {})
+                pseudo.template = PathTemplate.parse(pseudo.path, self.converters)
+                names.setdefault(mount.name, []).append(pseudo)
+        http = [r for r in routes if not r.is_websocket]
+        sockets = [r for r in routes if r.is_websocket]
+        self._http_matcher = _matcher.Matcher(http, mounts, self.settings.redirect_slashes)
+        self._ws_matcher = _matcher.Matcher(sockets, mounts, redirect_slashes=False)
+        self._prefixes = sorted(self.router.prefixes(), key=lambda p: len(p[0]), reverse=True)
+        self._names = names
+        self._max_headers = self.settings.max_header_count
+
+    def _static_files(self) -> ASGIApp | None:
+        from heron.staticfiles import StaticFiles
+
+        folders = [self.root / self.settings.static_dir]
+        folders += [c.static_dir for c in self.components.values() if c.static_dir]
+        existing = [f for f in folders if f.is_dir()]
+        if not existing:
+            return None
+        return StaticFiles(existing, max_age=0 if self.settings.debug else 3600)
+
+    def _wrap_view(self, route: Route, call: Callable[[Any], Any]) -> Callable[[Request], Any]:
+        befores = [build_hook(f) for r in route.routers for f in r.before_request_funcs]
+        afters = [build_hook(f) for r in reversed(route.routers) for f in r.after_request_funcs]
+        if not befores and not afters:
+
+            async def handle(request: Request) -> Response:
+                return make_response(await call(request))
+
+            return handle
+
+        routers = route.routers
+
+        async def handle_with_hooks(request: Request) -> Response:
+            try:
+                for before in befores:
+                    value = await before(request)
+                    if value is not None:
+                        break
+                else:
+                    value = await call(request)
+                response = make_response(value)
+            except Exception as exc:
+                response = await self._handle_exception(request, exc, routers)
+            for after in afters:
+                response = await after(request, response) or response
+            return response
+
+        return handle_with_hooks
+
+    def _compose(self) -> ASGIApp:
+        from heron.middleware.accesslog import AccessLogMiddleware
+        from heron.middleware.proxy import ProxyHeadersMiddleware
+
+        settings = self.settings
+        stack: ASGIApp = self._route
+        inner: list[Middleware] = []
+        if settings.gzip:
+            from heron.middleware.gzip import GZipMiddleware
+
+            inner.append(Middleware(GZipMiddleware, {"minimum_size": settings.gzip_min_size}))
+        if settings.debug:
+            from heron.middleware.timing import ServerTimingMiddleware
+
+            inner.append(Middleware(ServerTimingMiddleware))
+        outer: list[Middleware] = []
+        if settings.trusted_proxies:
+            outer.append(Middleware(ProxyHeadersMiddleware, {"trusted": settings.trusted_proxies}))
+        if settings.access_log:
+            outer.append(Middleware(AccessLogMiddleware))
+        for entry in reversed([*outer, *self.user_middleware, *inner]):
+            stack = entry.wrap(stack)
+        return stack
+
+    # -- URLs ---------------------------------------------------------------
+
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """The path of route ``name`` with ``params`` filled in (extras go to the query).
+
+        Raises:
+            URLBuildError: unknown name (with close matches) or a missing parameter.
+        """
+        if self._stack is None and not self._names:
+            self._compile()
+        routes = self._names.get(name)
+        if not routes:
+            close = difflib.get_close_matches(name, self._names, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise URLBuildError(f"No route is named {name!r}{hint}")
+        for route in routes:
+            if all(p in params for p in route.template.converters):
+                return route.url_path(params)
+        return routes[0].url_path(params)
+
+    url_for = url_path_for
+
+    # -- ASGI ---------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        stack = self._stack or self.setup()
+        await stack(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        routers: tuple[Router, ...] = (self.router,)
+        try:
+            if len(scope["headers"]) > self._max_headers:
+                raise HTTPException(431, f"Too many request headers (the limit is "
+                                         f"{self._max_headers}).")
+            raw_path = scope.get("raw_path")
+            if raw_path and b"%" in raw_path:
+                check_path(raw_path)
+            result = self._http_matcher.match(scope["method"], scope["path"])
+            if result.__class__ is _matcher.RouteMatch:
+                route = result.route  # type: ignore[union-attr]
+                scope["route"] = route
+                scope["path_params"] = result.params  # type: ignore[union-attr]
+                routers = route.routers
+                response = await route.handler(request)
+            elif result.__class__ is _matcher.MountMatch:
+                await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
+                return
+            else:
+                routers = self._routers_for(scope["path"])
+                response = await self._unmatched(request, result, routers)
+        except ClientDisconnect:
+            return
+        except Exception as exc:
+            response = await self._handle_exception(request, exc, routers)
+        try:
+            await response(scope, receive, send)
+        finally:
+            if request._form is not None:
+                await request.close()
+
+    async def _unmatched(
+        self, request: Request, result: Any, routers: tuple[Router, ...]
+    ) -> Response:
+        if isinstance(result, _matcher.Redirect):
+            query = request.scope.get("query_string", b"")
+            location = request.scope.get("root_path", "") + result.path
+            if query:
+                location += "?" + query.decode("latin-1")
+            status = 301 if request.method in ("GET", "HEAD") else 308
+            return RedirectResponse(location, status)
+        if isinstance(result, _matcher.MethodNotAllowed):
+            allowed = ", ".join(sorted(result.allowed | {"OPTIONS"}))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"allow": allowed})
+            exc = HTTPException(405, f"Method {request.method} is not allowed here.",
+                                {"allow": allowed})
+        else:
+            exc = HTTPException(404, f"Nothing is found at {request.path}.")
+        return await self._handle_exception(request, exc, routers)
+
+    def _routers_for(self, path: str) -> tuple[Router, ...]:
+        for prefix, chain in self._prefixes:
+            if prefix and (path == prefix or path.startswith(prefix + "/")):
+                return chain
+        return (self.router,)
+
+    async def _call_mount(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
+        child = dict(scope)
+        child["root_path"] = scope.get("root_path", "") + mount.prefix
+        child["path"] = scope["path"][len(mount.prefix):] or "/"
+        raw_path = scope.get("raw_path")
+        if raw_path is not None:
+            child["raw_path"] = raw_path[len(mount.prefix.encode()):] or b"/"
+        child.pop("route", None)
+        await mount.app(child, receive, send)
+
+    async def _handle_exception(
+        self, conn: HTTPConnection, exc: Exception, routers: Sequence[Router]
+    ) -> Response:
+        handler = _find_handler(exc, routers)
+        if handler is not None:
+            try:
+                return make_response(await build_hook(handler)(conn, exc))
+            except Exception as handler_exc:
+                exc = handler_exc  # the handler itself failed: fall through to a 500
+        if isinstance(exc, HTTPException):
+            return error_response(conn, exc.status_code, exc.detail, exc.headers)
+        reference = uuid.uuid4().hex[:12]
+        method = conn.scope.get("method", "WEBSOCKET")
+        logger.error("Unhandled %s on %s %s [ref %s]", type(exc).__name__, method,
+                     conn.scope.get("path"), reference, exc_info=exc)
+        if self.settings.debug:
+            from heron._debug import debug_response
+
+            return debug_response(conn, exc)
+        return error_response(conn, 500, "The server could not answer this request.",
+                              reference=reference)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        result = self._ws_matcher.match(WEBSOCKET, scope["path"])
+        if result.__class__ is _matcher.MountMatch:
+            await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
+            return
+        websocket = WebSocket(scope, receive, send)
+        if result.__class__ is not _matcher.RouteMatch:
+            await websocket.close(1008, "No websocket route here")
+            return
+        route = result.route  # type: ignore[union-attr]
+        scope["route"] = route
+        scope["path_params"] = result.params  # type: ignore[union-attr]
+        try:
+            await route.handler(websocket)
+        except WebSocketDisconnect:
+            pass
+        except Exception as exc:
+            reference = uuid.uuid4().hex[:12]
+            logger.error("Unhandled %s in websocket %s [ref %s]", type(exc).__name__,
+                         scope["path"], reference, exc_info=exc)
+            if websocket.client_state is not WebSocketState.DISCONNECTED:
+                await websocket.close(1011, "Internal error")
+            return
+        if websocket.client_state is not WebSocketState.DISCONNECTED:
+            await websocket.close(1000)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        try:
+            self.setup()
+            for hook in self.startup_hooks:
+                await build_hook(hook)()
+        except BaseException as exc:
+            logging.getLogger("heron").error("Startup failed: %s", exc, exc_info=exc)
+            await send({"type": "lifespan.startup.failed",
+                        "message": f"heron could not start: {type(exc).__name__}: {exc}"})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        failures = []
+        for hook in self.shutdown_hooks:
+            try:
+                await build_hook(hook)()
+            except Exception as exc:
+                logging.getLogger("heron").error("Shutdown hook failed: %s", exc, exc_info=exc)
+                failures.append(f"{type(exc).__name__}: {exc}")
+        if failures:
+            await send({"type": "lifespan.shutdown.failed", "message": "; ".join(failures)})
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+
+    # -- introspection ------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        """Every route, compiled (what ``heron routes`` lists)."""
+        if not self._names:
+            self._compile()
+        seen: list[Route] = []
+        for routes in self._names.values():
+            seen += [r for r in routes if r.methods and r not in seen]
+        return seen
+
+    def __repr__(self) -> str:
+        return f"<App root={str(self.root)!r} debug={self.settings.debug}>"
+
+
+def _find_handler(exc: Exception, routers: Iterable[Router]) -> Callable[..., Any] | None:
+    keys: list[Any] = [exc.status_code] if isinstance(exc, HTTPException) else []
+    keys += type(exc).__mro__
+    for router in reversed(list(routers)):
+        for key in keys:
+            handler = router.error_handlers.get(key)
+            if handler is not None:
+                return handler
+    return None
+
+
+def _caller_folder() -> Path:
+    frame = sys._getframe(2)
+    filename = frame.f_globals.get("__file__")
+    return Path(filename).resolve().parent if filename else Path.cwd()
+

@@ -1,0 +1,86 @@
+"""Exceptions raised by heron and by user code to end a request early."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any, NoReturn
+
+__all__ = [
+    "HTTPException",
+    "ImproperlyConfigured",
+    "MissingDependency",
+    "URLBuildError",
+    "WebSocketDisconnect",
+    "abort",
+]
+
+
+class HTTPException(Exception):
+    """Stop handling a request and answer with an HTTP error status.
+
+    Args:
+        status_code: the HTTP status to answer with (4xx or 5xx).
+        detail: a message for the client; defaults to the status phrase. It is
+            shown to clients, so never put secrets in it.
+        headers: extra response headers (``Allow``, ``Retry-After``, ...).
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if detail is None:
+            detail = HTTPStatus(status_code).phrase
+        super().__init__(status_code, detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = dict(headers) if headers else {}
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+def abort(status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None) -> NoReturn:
+    """Raise :class:`HTTPException` -- the Flask-style way to stop a view."""
+    raise HTTPException(status_code, detail, headers)
+
+
+class ImproperlyConfigured(Exception):
+    """A configuration mistake found at startup or by ``heron check``.
+
+    Each carries a stable id (``heron.routing.E001``) that the docs explain.
+    """
+
+    def __init__(self, message: str, id: str = "heron.E000") -> None:
+        super().__init__(f"{message} ({id})")
+        self.id = id
+        self.message = message
+
+
+class URLBuildError(LookupError):
+    """``url_for`` could not build a URL: unknown route name or missing parameter."""
+
+
+class MissingDependency(ImportError):
+    """An optional part of heron needs a package that is not installed."""
+
+    def __init__(self, package: str, extra: str | None = None) -> None:
+        fix = f'pip install "heron[{extra}]"' if extra else f"pip install {package}"
+        super().__init__(f"This feature needs the package {package!r}. Install it with: {fix}")
+        self.package = package
+        self.extra = extra
+
+
+class WebSocketDisconnect(Exception):
+    """The websocket client went away (raised by ``receive_*`` methods)."""
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason or ""

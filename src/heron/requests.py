@@ -1,0 +1,242 @@
+"""The incoming HTTP request, parsed lazily on first access."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from heron._parsing import parse_cookie_header, parse_options_header, parse_query_string
+from heron.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from heron.exceptions import HTTPException
+from heron.types import Receive, Scope
+
+if TYPE_CHECKING:
+    from heron.app import App
+    from heron.routing import Route
+
+__all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
+
+_JSON_TYPES = ("application/json",)
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class ClientDisconnect(Exception):
+    """The client closed the connection while its body was being read."""
+
+
+async def _empty_receive() -> Any:
+    raise RuntimeError("This connection has no body to receive.")
+
+
+class HTTPConnection:
+    """What HTTP requests and websockets share: URL, headers, cookies, client...
+
+    Every attribute is computed on first access and cached.
+    """
+
+    __slots__ = ("_cookies", "_headers", "_query", "_state", "_url", "scope")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._url: URL | None = None
+        self._state: State | None = None
+
+    @property
+    def app(self) -> App:
+        """The :class:`~heron.App` serving this request."""
+        return self.scope["app"]  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        """The decoded path, without the mount prefix (``root_path``)."""
+        return self.scope["path"]  # type: ignore[no-any-return]
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """Converted path parameters of the matched route."""
+        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+
+    @property
+    def route(self) -> Route | None:
+        """The matched :class:`~heron.routing.Route`, if any."""
+        return self.scope.get("route")
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(raw=self.scope["headers"])
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        """The query string as a multi-dict (400 on malformed encoding)."""
+        if self._query is None:
+            limit = self.scope["app"].settings.max_form_fields if "app" in self.scope else None
+            self._query = QueryParams(parse_query_string(self.scope["query_string"], limit))
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            header = self.headers.get("cookie")
+            self._cookies = parse_cookie_header(header) if header else {}
+        return self._cookies
+
+    @property
+    def url(self) -> URL:
+        """The full URL as the client asked for it (proxy headers only when trusted)."""
+        if self._url is None:
+            self._url = URL.from_scope(self.scope, self.headers.get("host"))
+        return self._url
+
+    @property
+    def base_url(self) -> URL:
+        """Scheme, host and mount prefix: the root of this app's URLs."""
+        url = self.url
+        return URL(f"{url.scheme}://{url.netloc}{self.scope.get('root_path', '')}/")
+
+    @property
+    def client(self) -> Address | None:
+        """The client's address (the real one behind a trusted proxy)."""
+        client = self.scope.get("client")
+        return Address(*client) if client else None
+
+    @property
+    def state(self) -> State:
+        """Free-form storage for this request (``request.state.user = ...``)."""
+        if self._state is None:
+            self._state = State()
+        return self._state
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scope.get("scheme") in ("https", "wss")
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """Absolute URL of the route ``name``; ``".name"`` means this route's namespace."""
+        if name.startswith(".") and self.route is not None:
+            namespace = self.route.namespace
+            name = f"{namespace}:{name[1:]}" if namespace else name[1:]
+        path = self.app.url_path_for(name, **params)
+        url = self.url
+        return f"{url.scheme}://{url.netloc}{self.scope.get('root_path', '')}{path}"
+
+
+class Request(HTTPConnection):
+    """An HTTP request.  Body helpers are coroutines: ``await request.json()``."""
+
+    __slots__ = ("_body", "_form", "_json", "_receive", "_stream_consumed")
+
+    def __init__(self, scope: Scope, receive: Receive = _empty_receive) -> None:
+        self.scope = scope
+        self._receive = receive
+        self._headers = None
+        self._query = None
+        self._cookies = None
+        self._url = None
+        self._state = None
+        self._body: bytes | None = None
+        self._form: FormData | None = None
+        self._json: Any = _MISSING
+        self._stream_consumed = False
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower-cased (``""`` when absent)."""
+        header = self.headers.get("content-type")
+        return parse_options_header(header)[0] if header else ""
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Yield the body in chunks as they arrive, enforcing ``max_body_size`` (413).
+
+        Raises:
+            HTTPException: 413 when the body is larger than allowed.
+            ClientDisconnect: when the client goes away mid-body.
+        """
+        if self._body is not None:
+            yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already consumed by stream().")
+        self._stream_consumed = True
+        limit = self.app.settings.max_body_size if "app" in self.scope else None
+        if limit is not None:
+            declared = self.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise HTTPException(413, f"Request body is larger than {limit} bytes.")
+        received = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise HTTPException(413, f"Request body is larger than {limit} bytes.")
+                if chunk:
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+
+    async def body(self) -> bytes:
+        """The whole body as bytes (read once, then cached)."""
+        if self._body is None:
+            self._body = b"".join([chunk async for chunk in self.stream()])
+        return self._body
+
+    async def json(self) -> Any:
+        """The body parsed as JSON.
+
+        Raises:
+            HTTPException: 415 unless the content type is JSON, 400 for malformed JSON.
+        """
+        if self._json is _MISSING:
+            ctype = self.content_type
+            if not (ctype in _JSON_TYPES or ctype.endswith("+json")):
+                raise HTTPException(
+                    415, f"Expected a JSON body (Content-Type: application/json), got {ctype!r}."
+                )
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+        return self._json
+
+    async def form(self) -> FormData:
+        """The body parsed as a form; uploads are spooled to disk.
+
+        Raises:
+            HTTPException: 415 unless urlencoded or multipart, 400 when malformed,
+                413 past ``max_form_fields``/``max_form_files``/size limits.
+        """
+        if self._form is None:
+            from heron._forms import parse_form
+
+            ctype = self.content_type
+            if ctype not in _FORM_TYPES:
+                raise HTTPException(
+                    415,
+                    "Expected a form body (application/x-www-form-urlencoded or "
+                    f"multipart/form-data), got {ctype!r}.",
+                )
+            self._form = await parse_form(self)
+        return self._form
+
+    async def close(self) -> None:
+        """Release temporary files of uploaded forms."""
+        if self._form is not None:
+            self._form.close()
+
+
+_MISSING: Any = object()

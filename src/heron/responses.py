@@ -1,0 +1,401 @@
+"""HTTP responses, and the coercion of a view's return value into one."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import http.cookies
+from collections.abc import AsyncIterable, Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from email.utils import format_datetime
+from pathlib import PurePath
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+
+import orjson
+
+from heron.concurrency import iterate_in_threadpool
+from heron.datastructures import MutableHeaders
+from heron.types import Receive, Scope, Send
+
+__all__ = [
+    "EventStreamResponse",
+    "FileResponse",
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "ServerSentEvent",
+    "StreamingResponse",
+    "make_response",
+]
+
+_NO_BODY_STATUS = frozenset({204, 304})
+HeadersArg = Mapping[str, str] | None
+
+
+class Response:
+    """A complete HTTP response with a body of bytes.
+
+    Args:
+        content: ``bytes``, ``str`` (encoded as UTF-8) or ``None``.
+        status_code: the HTTP status.
+        headers: extra headers.
+        media_type: the ``Content-Type`` without charset (added for ``text/*``).
+    """
+
+    media_type: ClassVar[str | None] = None
+    charset: ClassVar[str] = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: HeadersArg = None,
+        media_type: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body = self.render(content)
+        self._secure_auto: list[int] = []
+        raw: list[tuple[bytes, bytes]] = []
+        if headers:
+            for key, value in headers.items():
+                MutableHeaders(raw=raw).append(key, value)
+        self.raw_headers = raw
+        self._add_entity_headers(media_type or self.media_type)
+
+    def render(self, content: Any) -> bytes:
+        """Turn ``content`` into the body bytes (subclasses override this)."""
+        if content is None:
+            return b""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, (bytearray, memoryview)):
+            return bytes(content)
+        return str(content).encode(self.charset)
+
+    def _add_entity_headers(self, media_type: str | None) -> None:
+        names = {k for k, _ in self.raw_headers}
+        if media_type is not None and b"content-type" not in names:
+            if media_type.startswith("text/") and "charset=" not in media_type:
+                media_type += "; charset=" + self.charset
+            self.raw_headers.append((b"content-type", media_type.encode("latin-1")))
+        if self.status_code not in _NO_BODY_STATUS and self.status_code >= 200:
+            if b"content-length" not in names:
+                self.raw_headers.append((b"content-length", str(len(self.body)).encode()))
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The response headers; changes are sent with the response."""
+        return MutableHeaders(raw=self.raw_headers)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        max_age: int | None = None,
+        expires: datetime | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Set a cookie.  Defaults are the safe ones: HttpOnly and SameSite=Lax.
+
+        ``secure=None`` (the default) adds the ``Secure`` flag when the request
+        came over HTTPS; pass ``True`` or ``False`` to force it.
+        """
+        cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+        cookie[key] = value
+        morsel = cookie[key]
+        if max_age is not None:
+            morsel["max-age"] = max_age
+        if expires is not None:
+            morsel["expires"] = format_datetime(expires, usegmt=True)
+        morsel["path"] = path
+        if domain is not None:
+            morsel["domain"] = domain
+        if secure:
+            morsel["secure"] = True
+        if httponly:
+            morsel["httponly"] = True
+        if samesite is not None:
+            if samesite.lower() not in ("lax", "strict", "none"):
+                raise ValueError("samesite must be 'lax', 'strict' or 'none'")
+            morsel["samesite"] = samesite.capitalize()
+            if samesite.lower() == "none" and secure is None:
+                morsel["secure"] = True  # browsers reject SameSite=None without Secure
+        if secure is None and not morsel["secure"]:
+            self._secure_auto.append(len(self.raw_headers))
+        self.raw_headers.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+
+    def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
+        """Tell the browser to forget a cookie."""
+        self.set_cookie(key, "", max_age=0, expires=datetime(1970, 1, 1), path=path,
+                        domain=domain, samesite=None)
+
+    def _headers_for(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        if self._secure_auto and scope.get("scheme") == "https":
+            raw = list(self.raw_headers)
+            for index in self._secure_auto:
+                raw[index] = (raw[index][0], raw[index][1] + b"; Secure")
+            return raw
+        return self.raw_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self._headers_for(scope) if self._secure_auto else self.raw_headers,
+            }
+        )
+        body = b"" if scope["method"] == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} status_code={self.status_code}>"
+
+
+class HTMLResponse(Response):
+    """An HTML page (``text/html; charset=utf-8``)."""
+
+    media_type = "text/html"
+
+
+class PlainTextResponse(Response):
+    """Plain text (``text/plain; charset=utf-8``)."""
+
+    media_type = "text/plain"
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json")
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    if isinstance(obj, PurePath):
+        return str(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def json_dumps(content: Any) -> bytes:
+    """Encode ``content`` as JSON bytes: datetimes, UUIDs, Decimals (as strings),
+    Enums, dataclasses and pydantic models included."""
+    return orjson.dumps(content, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+class JSONResponse(Response):
+    """JSON encoded with orjson; see :func:`json_dumps` for the types it handles."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json_dumps(content)
+
+
+class RedirectResponse(Response):
+    """Redirect to ``url`` (302 by default; 301, 303, 307 or 308 as asked)."""
+
+    def __init__(self, url: str, status_code: int = 302, headers: HeadersArg = None) -> None:
+        super().__init__(b"", status_code, headers)
+        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+
+
+class StreamingResponse(Response):
+    """A body sent in chunks from a sync or async iterator.
+
+    Sync iterators run in the thread pool.  Streaming stops when the client
+    disconnects.
+    """
+
+    def __init__(
+        self,
+        content: AsyncIterable[Any] | Iterable[Any],
+        status_code: int = 200,
+        headers: HeadersArg = None,
+        media_type: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body = b""
+        self._secure_auto = []
+        self.raw_headers = []
+        if headers:
+            self.headers.update(headers)
+        self.content = content
+        media = media_type or self.media_type
+        if media is not None and "content-type" not in self.headers:
+            if media.startswith("text/") and "charset=" not in media:
+                media += "; charset=" + self.charset
+            self.headers["content-type"] = media
+
+    def _iterate(self) -> AsyncIterable[Any]:
+        if isinstance(self.content, AsyncIterable):
+            return self.content
+        return iterate_in_threadpool(self.content)
+
+    async def _stream(self, scope: Scope, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code,
+                    "headers": self._headers_for(scope)})
+        if scope["method"] != "HEAD":
+            async for chunk in self._iterate():
+                data = chunk if isinstance(chunk, bytes) else str(chunk).encode(self.charset)
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        streaming = asyncio.ensure_future(self._stream(scope, send))
+        watching = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            done, _ = await asyncio.wait({streaming, watching},
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (streaming, watching):
+                task.cancel()
+        if streaming in done:
+            streaming.result()  # re-raise an error from the iterator
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+@dataclasses.dataclass
+class ServerSentEvent:
+    """One server-sent event; ``data`` that is not a str is sent as JSON."""
+
+    data: Any = ""
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+    def encode(self) -> bytes:
+        data = self.data if isinstance(self.data, str) else json_dumps(self.data).decode()
+        lines = []
+        if self.event is not None:
+            lines.append(f"event: {_one_line(self.event)}")
+        if self.id is not None:
+            lines.append(f"id: {_one_line(self.id)}")
+        if self.retry is not None:
+            lines.append(f"retry: {int(self.retry)}")
+        lines += [f"data: {line}" for line in data.splitlines() or [""]]
+        return ("\n".join(lines) + "\n\n").encode()
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+class EventStreamResponse(StreamingResponse):
+    """Server-sent events from an iterator of :class:`ServerSentEvent`, str or data.
+
+    A comment line is sent every ``ping`` seconds of silence so that proxies
+    keep the connection open.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        events: AsyncIterable[Any] | Iterable[Any],
+        status_code: int = 200,
+        headers: HeadersArg = None,
+        ping: float | None = 15.0,
+    ) -> None:
+        super().__init__(events, status_code, headers)
+        self.headers.setdefault("cache-control", "no-cache")
+        self.headers.setdefault("x-accel-buffering", "no")
+        self.ping = ping
+
+    async def _iterate(self) -> Any:  # type: ignore[override]
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+        done = object()
+
+        async def produce() -> None:
+            try:
+                async for item in super(EventStreamResponse, self)._iterate():
+                    await queue.put(item)
+            finally:
+                await queue.put(done)
+
+        producer = asyncio.ensure_future(produce())
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), self.ping)
+                except TimeoutError:
+                    yield b": ping\n\n"
+                    continue
+                if item is done:
+                    producer.result()
+                    return
+                if not isinstance(item, ServerSentEvent):
+                    item = ServerSentEvent(item)
+                yield item.encode()
+        finally:
+            producer.cancel()
+
+
+def make_response(value: Any) -> Response:
+    """Coerce a view's return value into a :class:`Response`.
+
+    ``str`` -> HTML; ``dict``/``list``/dataclass/pydantic model -> JSON;
+    ``bytes`` -> ``application/octet-stream``; ``None`` -> 204;
+    ``(body, status)`` and ``(body, status, headers)`` tuples; a
+    :class:`Response` (or any ASGI callable) is returned as is.
+    """
+    kind = type(value)
+    if kind is dict or kind is list:
+        return JSONResponse(value)
+    if kind is str:
+        return HTMLResponse(value)
+    if isinstance(value, Response):
+        return value
+    if value is None:
+        return Response(status_code=204)
+    if kind is tuple:
+        return _from_tuple(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return Response(value, media_type="application/octet-stream")
+    if isinstance(value, str):
+        return HTMLResponse(value)
+    if (isinstance(value, (dict, list)) or dataclasses.is_dataclass(value)
+            or hasattr(value, "model_dump")):
+        return JSONResponse(value)
+    if callable(value) and asyncio.iscoroutinefunction(getattr(value, "__call__", None)):  # noqa: B004
+        return value  # type: ignore[no-any-return]  # an ASGI app used as a response
+    raise TypeError(
+        f"A view returned {kind.__name__}, which heron cannot turn into a response. "
+        "Return a str, dict, list, dataclass, pydantic model, bytes, None, a tuple "
+        "(body, status[, headers]) or a Response."
+    )
+
+
+def _from_tuple(value: tuple[Any, ...]) -> Response:
+    if len(value) not in (2, 3) or not isinstance(value[1], int):
+        raise TypeError("A view returned a tuple: use (body, status) or (body, status, headers).")
+    response = make_response(value[0])
+    response.status_code = value[1]
+    if value[1] in _NO_BODY_STATUS:
+        response.raw_headers[:] = [(k, v) for k, v in response.raw_headers
+                                   if k != b"content-length"]
+        response.body = b""
+    if len(value) == 3:
+        response.headers.update(value[2])
+    return response
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FileResponse":  # defined in heron._files, which imports this module
+        from heron._files import FileResponse
+
+        return FileResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,155 @@
+"""Typed settings read from keyword arguments, ``HERON_*`` variables and ``.env``.
+
+Precedence, highest first: values passed to ``App(...)`` / ``Settings(...)``,
+environment variables (``HERON_DEBUG=1``), then a ``.env`` file in the current
+folder, then the defaults below.
+
+heron does not use pydantic-settings here: importing it costs about 0.27 s and
+34 MB, more than all of Flask, and the hello-world app must start faster than
+Flask's.  The coercion below covers the types settings need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, ClassVar
+
+from heron.exceptions import ImproperlyConfigured
+
+__all__ = ["Settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclasses.dataclass(kw_only=True)
+class Settings:
+    """Every heron setting, in one documented place (see docs/settings.md).
+
+    Subclass it (as a dataclass) to add your project's own settings; they are
+    read from the environment the same way.
+    """
+
+    env_prefix: ClassVar[str] = "HERON_"
+    env_file: ClassVar[str | None] = ".env"
+
+    #: Show the rich error page, reload templates, relax production checks.
+    debug: bool = False
+    #: Signs sessions, CSRF tokens and reset links. Required unless debug.
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
+    #: Threads that run sync (``def``) views and hooks.
+    thread_pool_size: int = 40
+    #: Log one line per request on the ``heron.access`` logger.
+    access_log: bool = True
+    #: Largest request body accepted, in bytes (413 above it).
+    max_body_size: int = 10 * 1024 * 1024
+    #: Most fields (text and files) a form may have (413 above it).
+    max_form_fields: int = 1000
+    #: Most files a multipart form may carry (413 above it).
+    max_form_files: int = 100
+    #: Largest non-file multipart field, in bytes (413 above it).
+    max_form_part_size: int = 1024 * 1024
+    #: Uploads larger than this are spooled to a temporary file on disk.
+    upload_spool_size: int = 1024 * 1024
+    #: Most request headers accepted (431 above it).
+    max_header_count: int = 100
+    #: Redirect ``/path/`` <-> ``/path`` when only the other one exists.
+    redirect_slashes: bool = True
+    #: Proxies whose X-Forwarded-*/Forwarded headers are believed (IPs or CIDRs; ``*`` = all).
+    trusted_proxies: list[str] = dataclasses.field(default_factory=list)
+    #: URL prefix of static files.
+    static_url: str = "/static"
+    #: Folder of the app's own static files, relative to the app's root folder.
+    static_dir: str = "static"
+    #: Folder of the app's own templates, relative to the app's root folder.
+    templates_dir: str = "templates"
+    #: Compress responses with gzip above ``gzip_min_size`` bytes (off by default:
+    #: a front proxy usually does it, and compressing secrets invites BREACH).
+    gzip: bool = False
+    gzip_min_size: int = 500
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            if field.name not in self._explicit:
+                raw = self._lookup(field.name)
+                if raw is not None:
+                    setattr(self, field.name, _coerce(raw, self._types[field.name], field.name))
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Settings:
+        self = super().__new__(cls)
+        self._explicit = frozenset(kwargs)
+        self._types = typing.get_type_hints(cls)
+        self._dotenv = _read_dotenv(cls.env_file) if cls.env_file else {}
+        return self
+
+    def _lookup(self, name: str) -> str | None:
+        key = self.env_prefix + name.upper()
+        if key in os.environ:
+            return os.environ[key]
+        return self._dotenv.get(key)
+
+    def public(self) -> dict[str, Any]:
+        """Settings that are safe to show (templates, debug page): no secrets."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.repr and not _looks_secret(f.name)
+        }
+
+
+def _looks_secret(name: str) -> bool:
+    words = ("secret", "password", "token", "key", "dsn", "database_url", "redis_url")
+    return any(word in name for word in words)
+
+
+def _read_dotenv(path: str) -> dict[str, str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        return {}
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _coerce(raw: str, kind: Any, name: str) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        if raw.strip().lower() in ("", "none", "null"):
+            return None
+        return _coerce(raw, options[0], name)
+    try:
+        if kind is bool:
+            value = raw.strip().lower()
+            if value in _TRUE:
+                return True
+            if value in _FALSE:
+                return False
+            raise ValueError(raw)
+        if kind in (int, float, str, Path):
+            return kind(raw.strip() if kind is not str else raw)
+        if origin is list:
+            (item,) = typing.get_args(kind) or (str,)
+            return [_coerce(part.strip(), item, name) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"Setting {name!r} got {raw!r}, which is not a valid {getattr(kind, '__name__', kind)}",
+            id="heron.settings.E002",
+        ) from None
+    raise ImproperlyConfigured(
+        f"Setting {name!r} has a type heron cannot read from the environment: {kind}",
+        id="heron.settings.E003",
+    )

@@ -1,0 +1,5 @@
+"""Testing heron apps: clients and a pytest plugin (fixtures ``app`` and ``client``)."""
+
+from heron.testing.client import AsyncTestClient, TestClient, WebSocketTestSession
+
+__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
