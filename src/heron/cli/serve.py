@@ -1,0 +1,90 @@
+"""``heron run``: serve the app with uvicorn (default) or granian."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from heron.cli._app import app_argument, load_app
+from heron.exceptions import MissingDependency
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus heron's own loggers (access and errors) on stderr."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = {**LOGGING_CONFIG}
+    config["formatters"] = {
+        **LOGGING_CONFIG["formatters"],
+        "heron": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+    }
+    config["handlers"] = {
+        **LOGGING_CONFIG["handlers"],
+        "heron": {"class": "logging.StreamHandler", "formatter": "heron",
+                  "stream": "ext://sys.stderr"},
+    }
+    config["loggers"] = {
+        **LOGGING_CONFIG["loggers"],
+        "heron": {"handlers": ["heron"], "level": level.upper(), "propagate": False},
+    }
+    return config
+
+
+@click.command("run")
+@app_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option("--reload", is_flag=True, help="Restart when code changes (development).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes.")
+@click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn",
+              show_default=True, help="ASGI server to run the app with.")
+@click.option("--debug/--no-debug", default=None,
+              help="Turn debug on or off (sets HERON_DEBUG). Never debug in production.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def run_command(app: str | None, host: str, port: int, reload: bool, workers: int,
+                server: str, debug: bool | None, log_level: str) -> None:
+    """Serve APP over HTTP (http://127.0.0.1:8000 by default)."""
+    if debug is not None:
+        os.environ["HERON_DEBUG"] = "1" if debug else "0"
+    _, spec = load_app(app)  # fail here, clearly, before a server starts
+    click.echo(f"heron: serving {spec} on http://{host}:{port} with {server}"
+               f"{' (debug)' if os.environ.get('HERON_DEBUG') == '1' else ''}", err=True)
+    if server == "granian":
+        _run_granian(spec, host, port, reload, workers, log_level)
+    else:
+        _run_uvicorn(spec, host, port, reload, workers, log_level)
+
+
+def _run_uvicorn(spec: str, host: str, port: int, reload: bool, workers: int,
+                 log_level: str) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        spec,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        log_level=log_level,
+        log_config=_log_config(log_level),
+        access_log=False,  # heron writes its own access log (heron.access)
+        proxy_headers=False,  # heron trusts proxies only when configured (trusted_proxies)
+        server_header=False,
+        lifespan="on",
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
+def _run_granian(spec: str, host: str, port: int, reload: bool, workers: int,
+                 log_level: str) -> None:
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise MissingDependency("granian", "granian") from None
+    Granian(spec, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
+            reload=reload, log_level=log_level, log_access=False).serve()
