@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import html
-from http import HTTPStatus
 from typing import Any
 
+from heron.exceptions import _phrase as phrase
 from heron.requests import HTTPConnection
 from heron.responses import HTMLResponse, JSONResponse, Response
 
@@ -29,11 +29,6 @@ def wants_json(conn: HTTPConnection) -> bool:
     return "json" in content_type
 
 
-def phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def error_response(

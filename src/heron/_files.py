@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import stat
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
@@ -52,7 +53,8 @@ class FileResponse(Response):
         if headers:
             self.headers.update(headers)
         if media_type is None:
-            media_type = mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
+            guessed = mimetypes.guess_type(filename or self.path)[0]
+            media_type = guessed or "application/octet-stream"
         if media_type.startswith("text/") and "charset=" not in media_type:
             media_type += "; charset=utf-8"
         self.headers.setdefault("content-type", media_type)
@@ -73,7 +75,8 @@ class FileResponse(Response):
         etag = f'"{info.st_mtime_ns:x}-{size:x}"'
         headers = self.headers
         headers.setdefault("etag", etag)
-        headers.setdefault("last-modified", formatdate(info.st_mtime, usegmt=True))
+        last_modified = formatdate(info.st_mtime, usegmt=True)
+        headers.setdefault("last-modified", last_modified)
         headers["accept-ranges"] = "bytes"
         request_headers = Headers(raw=scope["headers"])
         method = scope["method"]
@@ -86,7 +89,8 @@ class FileResponse(Response):
             return
         start, end = 0, size
         range_header = request_headers.get("range")
-        if range_header and self.status_code == 200 and _if_range_ok(request_headers, etag):
+        if (range_header and self.status_code == 200
+                and _if_range_ok(request_headers, etag, last_modified)):
             parsed = _parse_range(range_header, size)
             if parsed == "unsatisfiable":
                 response = Response(b"", 416, {"content-range": f"bytes */{size}"})
@@ -151,31 +155,32 @@ def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
     return False
 
 
-def _if_range_ok(headers: Headers, etag: str) -> bool:
+def _if_range_ok(headers: Headers, etag: str, last_modified: str) -> bool:
     if_range = headers.get("if-range")
-    return if_range is None or if_range.strip() == etag
+    return if_range is None or if_range.strip() in (etag, last_modified)
+
+
+_BYTE_RANGE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
 
 
 def _parse_range(header: str, size: int) -> Any:
-    """(start, end) for a single satisfiable range, "unsatisfiable", or None to ignore."""
+    """(start, end) for a single satisfiable range, "unsatisfiable", or None to ignore.
+
+    Another unit or several ranges are ignored (the whole file is sent); a byte
+    range that is malformed or outside the file is unsatisfiable (RFC 9110 14.2).
+    """
     unit, _, spec = header.partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
-    first, sep, last = spec.strip().partition("-")
-    if not sep:
-        return None
-    try:
-        if first == "":
-            length = int(last)
-            if length <= 0:
-                return "unsatisfiable"
-            return (max(size - length, 0), size)
-        start = int(first)
-        end = int(last) + 1 if last else size
-    except ValueError:
-        return None
-    if start < 0 or end <= start:
-        return None if end <= start and start < size else "unsatisfiable"
-    if start >= size:
+    match = _BYTE_RANGE.fullmatch(spec)
+    if match is None or match.group(1) == match.group(2) == "":
+        return "unsatisfiable"
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        return (max(size - length, 0), size) if length > 0 and size > 0 else "unsatisfiable"
+    start = int(first)
+    end = int(last) + 1 if last else size
+    if start >= size or end <= start:
         return "unsatisfiable"
     return (start, min(end, size))

@@ -24,7 +24,8 @@ async def parse_form(request: Request) -> FormData:
 
 def _safe_filename(filename: str) -> str:
     # Browsers send a bare name, but a hostile client may send a path.
-    return filename.replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "")
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "")
+    return "" if name in (".", "..") else name
 
 
 class _MultipartCollector:
@@ -131,7 +132,7 @@ async def _parse_multipart(request: Request, settings: Any) -> FormData:
     if not boundary:
         raise HTTPException(400, "Malformed multipart body: the boundary is missing.")
     collector = _MultipartCollector(settings)
-    parser = MultipartParser(boundary, collector.callbacks())
+    parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
             parser.write(chunk)
@@ -156,6 +157,8 @@ async def _parse_multipart(request: Request, settings: Any) -> FormData:
 
 
 def _discard(collector: _MultipartCollector) -> None:
-    for _, value in collector.items:
-        if isinstance(value, UploadFile):
-            value.close()
+    uploads = [value for _, value in collector.items if isinstance(value, UploadFile)]
+    if collector._upload is not None:
+        uploads.append(collector._upload)  # the part being read when parsing stopped
+    for upload in uploads:
+        upload.close()

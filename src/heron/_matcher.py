@@ -100,6 +100,14 @@ def _pattern_matcher(regex: re.Pattern[str], params: tuple[tuple[str, Converter]
     return match
 
 
+def _shape(segment: Any) -> Any:
+    if isinstance(segment, str):
+        return segment
+    if segment[0] == "param":
+        return ("param", type(segment[2]))
+    return ("pattern", segment[1].pattern, tuple(type(conv) for _, conv in segment[2]))
+
+
 class _Node:
     __slots__ = ("dynamic", "routes", "static", "tails")
 
@@ -122,11 +130,13 @@ class Matcher:
         self.root = _Node()
         self.mounts = sorted(mounts, key=lambda m: len(m.prefix), reverse=True)
         self.redirect_slashes = redirect_slashes
+        self._shapes: dict[tuple[Any, ...], Route] = {}
         for route in routes:
             self._add(route)
 
     def _add(self, route: Route) -> None:
         template = route.template
+        self._check_unique(route)
         if template.is_static:
             self._insert(self.static.setdefault(template.path, {}), route)
             return
@@ -150,11 +160,25 @@ class Matcher:
             node.routes = {}
         self._insert(node.routes, route)
 
+    def _check_unique(self, route: Route) -> None:
+        # Paths differing only in parameter names ("/x/{id}", "/x/{pk}") match
+        # the same URLs: the second route would never be reached.
+        shape = tuple(_shape(segment) for segment in route.template.segments)
+        for method in route.methods:
+            other = self._shapes.setdefault((shape, method), route)
+            if other is not route:
+                raise ImproperlyConfigured(
+                    f"Two routes answer {method} {other.template.path} and {route.template.path}"
+                    f": {other.describe()} and {route.describe()}",
+                    id="heron.routing.E001",
+                )
+
     @staticmethod
     def _insert(routes: dict[str, Route], route: Route) -> None:
         for method in route.methods:
-            if method in routes:
-                other = routes[method]
+            other = routes.get(method)
+            # A GET route answers HEAD only until a route declares HEAD itself.
+            if other is not None and method in other.methods:
                 raise ImproperlyConfigured(
                     f"Two routes answer {method} {route.template.path}: "
                     f"{other.describe()} and {route.describe()}",
@@ -208,7 +232,8 @@ class Matcher:
             prefix = mount.prefix
             if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
                 return MountMatch(mount)
-        if self.redirect_slashes and path != "/":
+        # "//host" would be a redirect to another site.
+        if self.redirect_slashes and path != "/" and not path.startswith("//"):
             other = path[:-1] if path.endswith("/") else path + "/"
             if not isinstance(self.match_path_only(other), NotFound):
                 return Redirect(other)

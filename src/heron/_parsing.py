@@ -13,6 +13,7 @@ from urllib.parse import unquote_to_bytes
 from heron.exceptions import HTTPException
 
 _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_OPTION = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 def _percent_decode(raw: bytes, what: str, plus_is_space: bool) -> str:
@@ -77,10 +78,12 @@ def parse_cookie_header(header: str) -> dict[str, str]:
 
 def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
     """Split ``text/html; charset=utf-8`` into ``("text/html", {"charset": "utf-8"})``."""
-    main, _, rest = value.partition(";")
+    main, sep, rest = value.partition(";")
     params: dict[str, str] = {}
-    for item in rest.split(";"):
-        key, sep, val = item.partition("=")
-        if sep:
-            params[key.strip().lower()] = val.strip().strip('"')
+    for match in _OPTION.finditer(sep + rest):
+        key, val = match.group(1).lower(), match.group(2).strip()
+        if len(val) >= 2 and val[0] == val[-1] == '"':
+            # Only \" and \\ are unescaped: browsers send Windows paths unescaped.
+            val = val[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        params[key] = val
     return main.strip().lower(), params

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from heron import _matcher
 from heron._components import Component, load_component
@@ -77,8 +78,7 @@ class App:
         if settings is None:
             settings = Settings(**overrides)
         else:
-            for key, value in overrides.items():
-                setattr(settings, key, value)
+            settings.update(**overrides)
         self.settings = settings
         self.root = Path(root) if root is not None else _caller_folder()
         self.router = Router()
@@ -253,6 +253,12 @@ class App:
             route.handler = call if route.is_websocket else self._wrap_view(route, call)
         for mount in mounts:
             if mount.name:
+                if mount.name in names:
+                    raise ImproperlyConfigured(
+                        f"The mount at {mount.prefix} and {names[mount.name][0].path} are both "
+                        f"named {mount.name!r}; pass another name=...",
+                        id="heron.routing.E002",
+                    )
                 pseudo = Route(mount.prefix + "/{path:path}", mount.app, frozenset(), mount.name,
                                "", (), {})
                 pseudo.template = PathTemplate.parse(pseudo.path, self.converters)
@@ -261,7 +267,10 @@ class App:
         sockets = [r for r in routes if r.is_websocket]
         self._http_matcher = _matcher.Matcher(http, mounts, self.settings.redirect_slashes)
         self._ws_matcher = _matcher.Matcher(sockets, mounts, redirect_slashes=False)
-        self._prefixes = sorted(self.router.prefixes(), key=lambda p: len(p[0]), reverse=True)
+        # Longest prefix first; for equal prefixes the most deeply nested router.
+        self._prefixes = sorted(
+            self.router.prefixes(), key=lambda p: (len(p[0]), len(p[1])), reverse=True
+        )
         self._names = names
         self._max_headers = self.settings.max_header_count
 
@@ -336,16 +345,17 @@ class App:
         Raises:
             URLBuildError: unknown name (with close matches) or a missing parameter.
         """
-        if self._stack is None and not self._names:
+        if self._stack is None:  # routes may still be added: compile what is there now
             self._compile()
         routes = self._names.get(name)
         if not routes:
             close = difflib.get_close_matches(name, self._names, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise URLBuildError(f"No route is named {name!r}{hint}")
-        for route in routes:
-            if all(p in params for p in route.template.converters):
-                return route.url_path(params)
+        # Like werkzeug: of the routes whose parameters are all given, the one using the most.
+        usable = [r for r in routes if all(p in params for p in r.template.converters)]
+        if usable:
+            return max(usable, key=lambda r: len(r.template.converters)).url_path(params)
         return routes[0].url_path(params)
 
     url_for = url_path_for
@@ -405,7 +415,10 @@ class App:
     ) -> Response:
         if isinstance(result, _matcher.Redirect):
             query = request.scope.get("query_string", b"")
-            location = request.scope.get("root_path", "") + result.path
+            # The matched path is decoded: encode it again so that "%", "?" and
+            # "#" in it stay part of the path.
+            path = request.scope.get("root_path", "") + result.path
+            location = quote(path, safe="/:@!$&'()*+,;=~")
             if query:
                 location += "?" + query.decode("latin-1")
             status = 301 if request.method in ("GET", "HEAD") else 308
@@ -513,7 +526,7 @@ class App:
 
     def routes(self) -> list[Route]:
         """Every route, compiled (what ``heron routes`` lists)."""
-        if not self._names:
+        if self._stack is None:
             self._compile()
         seen: list[Route] = []
         for routes in self._names.values():
@@ -525,8 +538,12 @@ class App:
 
 
 def _find_handler(exc: Exception, routers: Iterable[Router]) -> Callable[..., Any] | None:
+    # An HTTPException is found by its status first; any other error by its
+    # classes, then as the 500 it becomes.
     keys: list[Any] = [exc.status_code] if isinstance(exc, HTTPException) else []
     keys += type(exc).__mro__
+    if not isinstance(exc, HTTPException):
+        keys.append(500)
     for router in reversed(list(routers)):
         for key in keys:
             handler = router.error_handlers.get(key)

@@ -54,17 +54,25 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """From sync code running in heron's thread pool, run a coroutine on the loop.
 
     Raises:
-        RuntimeError: when called outside a thread started by :func:`run_in_threadpool`.
+        RuntimeError: when called outside a thread started by :func:`run_in_threadpool`,
+            or on the event loop's own thread (where waiting would deadlock).
     """
-    try:
-        loop = _loop_var.get()
-    except LookupError:
+    loop = _loop_var.get(None)
+    if loop is None or _on_loop_thread():
         coroutine.close()
         raise RuntimeError(
             "run_async() works only in sync code that heron runs in its thread pool "
             "(a sync view or hook); in async code, await the coroutine instead."
-        ) from None
+        )
     return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+
+def _on_loop_thread() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 _STOP = object()

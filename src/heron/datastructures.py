@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple, TypeVar
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class Address(NamedTuple):
@@ -263,7 +265,7 @@ class MutableHeaders(Headers):
 
     def __setitem__(self, key: str, value: str) -> None:
         """Set a header, replacing every existing value of that name."""
-        name = key.lower().encode("latin-1")
+        name = _header_name(key)
         self._raw[:] = [(k, v) for k, v in self._raw if k != name]
         self._raw.append((name, _header_value(value)))
 
@@ -273,7 +275,7 @@ class MutableHeaders(Headers):
 
     def append(self, key: str, value: str) -> None:
         """Add a header, keeping existing values of that name (``Set-Cookie``)."""
-        self._raw.append((key.lower().encode("latin-1"), _header_value(value)))
+        self._raw.append((_header_name(key), _header_value(value)))
 
     def setdefault(self, key: str, value: str) -> str:  # type: ignore[override]
         if key in self:
@@ -284,6 +286,12 @@ class MutableHeaders(Headers):
     def update(self, other: Mapping[str, str]) -> None:
         for key, value in other.items():
             self[key] = value
+
+
+def _header_name(key: str) -> bytes:
+    if not _TOKEN.fullmatch(key):
+        raise ValueError(f"Invalid header name {key!r} (header injection?).")
+    return key.lower().encode("latin-1")
 
 
 def _header_value(value: str) -> bytes:
@@ -319,7 +327,8 @@ class UploadFile:
         self.content_type = content_type
         self.headers = headers or Headers()
         self.size = 0
-        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory)
+        # Open for the life of the request; FormData.close() closes it.
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory)  # noqa: SIM115
 
     def write(self, data: bytes) -> None:
         self.size += len(data)

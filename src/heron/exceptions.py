@@ -33,7 +33,7 @@ class HTTPException(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         if detail is None:
-            detail = HTTPStatus(status_code).phrase
+            detail = _phrase(status_code)
         super().__init__(status_code, detail)
         self.status_code = status_code
         self.detail = detail
@@ -46,7 +46,16 @@ class HTTPException(Exception):
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
 
 
-def abort(status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None) -> NoReturn:
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:  # a status outside the registry, such as nginx's 499
+        return "Error"
+
+
+def abort(
+    status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
+) -> NoReturn:
     """Raise :class:`HTTPException` -- the Flask-style way to stop a view."""
     raise HTTPException(status_code, detail, headers)
 

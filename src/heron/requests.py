@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ __all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
 
 _JSON_TYPES = ("application/json",)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# A reg-name or IPv4 address, or a bracketed IPv6 address, then an optional port.
+_VALID_HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
 
 
 class ClientDisconnect(Exception):
@@ -89,9 +92,16 @@ class HTTPConnection:
 
     @property
     def url(self) -> URL:
-        """The full URL as the client asked for it (proxy headers only when trusted)."""
+        """The full URL as the client asked for it (proxy headers only when trusted).
+
+        Raises:
+            HTTPException: 400 when the ``Host`` header is malformed.
+        """
         if self._url is None:
-            self._url = URL.from_scope(self.scope, self.headers.get("host"))
+            host = self.headers.get("host")
+            if host is not None and not _VALID_HOST.fullmatch(host):
+                raise HTTPException(400, "The Host header is malformed.")
+            self._url = URL.from_scope(self.scope, host)
         return self._url
 
     @property

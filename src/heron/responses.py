@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import http.cookies
 from collections.abc import AsyncIterable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import format_datetime
 from pathlib import PurePath
@@ -21,7 +21,7 @@ from heron.types import Receive, Scope, Send
 
 __all__ = [
     "EventStreamResponse",
-    "FileResponse",
+    "FileResponse",  # noqa: F822 (lazily, from heron._files, by __getattr__ below)
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
@@ -82,9 +82,9 @@ class Response:
             if media_type.startswith("text/") and "charset=" not in media_type:
                 media_type += "; charset=" + self.charset
             self.raw_headers.append((b"content-type", media_type.encode("latin-1")))
-        if self.status_code not in _NO_BODY_STATUS and self.status_code >= 200:
-            if b"content-length" not in names:
-                self.raw_headers.append((b"content-length", str(len(self.body)).encode()))
+        sends_body = self.status_code not in _NO_BODY_STATUS and self.status_code >= 200
+        if sends_body and b"content-length" not in names:
+            self.raw_headers.append((b"content-length", str(len(self.body)).encode()))
 
     @property
     def headers(self) -> MutableHeaders:
@@ -115,7 +115,9 @@ class Response:
         if max_age is not None:
             morsel["max-age"] = max_age
         if expires is not None:
-            morsel["expires"] = format_datetime(expires, usegmt=True)
+            # A naive datetime is taken to be UTC, as Django does.
+            expires = expires.replace(tzinfo=UTC) if expires.tzinfo is None else expires
+            morsel["expires"] = format_datetime(expires.astimezone(UTC), usegmt=True)
         morsel["path"] = path
         if domain is not None:
             morsel["domain"] = domain
@@ -135,7 +137,7 @@ class Response:
 
     def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
         """Tell the browser to forget a cookie."""
-        self.set_cookie(key, "", max_age=0, expires=datetime(1970, 1, 1), path=path,
+        self.set_cookie(key, "", max_age=0, expires=datetime(1970, 1, 1, tzinfo=UTC), path=path,
                         domain=domain, samesite=None)
 
     def _headers_for(self, scope: Scope) -> list[tuple[bytes, bytes]]:

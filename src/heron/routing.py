@@ -93,12 +93,15 @@ class PathTemplate:
             else:
                 segments.append(_mixed_segment(text, params, path))
         for segment in segments[:-1]:
-            if isinstance(segment, tuple) and segment[0] == "param":
-                if isinstance(segment[2], PathConverter):
-                    raise ImproperlyConfigured(
-                        f"{{{segment[1]}:path}} may only be the last part of a path ({path!r})",
-                        id="heron.routing.E004",
-                    )
+            if (
+                isinstance(segment, tuple)
+                and segment[0] == "param"
+                and isinstance(segment[2], PathConverter)
+            ):
+                raise ImproperlyConfigured(
+                    f"{{{segment[1]}:path}} may only be the last part of a path ({path!r})",
+                    id="heron.routing.E004",
+                )
         return cls(path, tuple(segments), found)
 
     def build(self, params: Mapping[str, Any], route_name: str) -> str:
@@ -373,7 +376,10 @@ class Router:
             route.template = PathTemplate.parse(path, converters)
             yield route
         for mount in self._mounts:
-            yield Mount(prefix + mount.prefix, mount.app, mount.name)
+            name = mount.name
+            if name and namespace:
+                name = f"{namespace}:{name}"
+            yield Mount(prefix + mount.prefix, mount.app, name)
         for child, child_prefix in self._children:
             yield from child.flatten(converters, prefix + child_prefix, namespace, chain)
 

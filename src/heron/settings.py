@@ -12,6 +12,7 @@ Flask's.  The coercion below covers the types settings need.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import types
 import typing
@@ -80,6 +81,7 @@ class Settings:
                     setattr(self, field.name, _coerce(raw, self._types[field.name], field.name))
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Settings:
+        _check_names(cls, kwargs)
         self = super().__new__(cls)
         self._explicit = frozenset(kwargs)
         self._types = typing.get_type_hints(cls)
@@ -92,6 +94,16 @@ class Settings:
             return os.environ[key]
         return self._dotenv.get(key)
 
+    def update(self, **values: Any) -> None:
+        """Set several settings at once (what ``App(settings, debug=True)`` does).
+
+        Raises:
+            ImproperlyConfigured: for a name that is not a setting (heron.settings.E004).
+        """
+        _check_names(type(self), values)
+        for name, value in values.items():
+            setattr(self, name, value)
+
     def public(self) -> dict[str, Any]:
         """Settings that are safe to show (templates, debug page): no secrets."""
         return {
@@ -99,6 +111,17 @@ class Settings:
             for f in dataclasses.fields(self)
             if f.repr and not _looks_secret(f.name)
         }
+
+
+def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:
+    known = [f.name for f in dataclasses.fields(cls)]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ImproperlyConfigured(
+                f"{name!r} is not a setting of {cls.__name__}{hint}", id="heron.settings.E004"
+            )
 
 
 def _looks_secret(name: str) -> bool:

@@ -47,7 +47,8 @@ class StaticFiles:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": ""})
             return
         if scope["method"] not in ("GET", "HEAD"):
             response = PlainTextResponse("Method Not Allowed", 405, {"allow": "GET, HEAD"})

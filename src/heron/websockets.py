@@ -89,21 +89,31 @@ class WebSocket(HTTPConnection):
         return orjson.loads(data)
 
     async def send(self, message: Message) -> None:
-        """Send a raw ASGI message."""
-        await self._send(message)
+        """Send a raw ASGI message.
+
+        Raises:
+            WebSocketDisconnect: (code 1006) when the connection is already gone.
+        """
+        try:
+            await self._send(message)
+        except OSError:
+            # Servers raise OSError for a socket the client has dropped.
+            self.client_state = WebSocketState.DISCONNECTED
+            self.close_code = 1006
+            raise WebSocketDisconnect(1006) from None
 
     async def send_text(self, data: str) -> None:
-        await self._send({"type": "websocket.send", "text": data})
+        await self.send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
-        await self._send({"type": "websocket.send", "bytes": data})
+        await self.send({"type": "websocket.send", "bytes": data})
 
     async def send_json(self, data: Any, *, binary: bool = False) -> None:
         encoded = json_dumps(data)
         if binary:
-            await self._send({"type": "websocket.send", "bytes": encoded})
+            await self.send({"type": "websocket.send", "bytes": encoded})
         else:
-            await self._send({"type": "websocket.send", "text": encoded.decode()})
+            await self.send({"type": "websocket.send", "text": encoded.decode()})
 
     async def iter_text(self) -> AsyncIterator[str]:
         """Yield text messages until the client disconnects."""

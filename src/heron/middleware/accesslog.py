@@ -13,7 +13,8 @@ __all__ = ["AccessLogMiddleware"]
 class AccessLogMiddleware:
     """Log ``client "METHOD path" status duration`` after each HTTP request.
 
-    The query string is left out: it often carries tokens.  Configure the
+    The query string is left out: it often carries tokens.  A request the
+    client abandoned before any response is logged with status 499.  Configure the
     ``heron.access`` logger (level, handlers, format) like any other.
     """
 
@@ -26,16 +27,21 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
+        status = 500  # until the app answers or returns without answering
+
+        started = False
 
         async def send_and_record(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_record)
+            if not started:
+                status = 499  # nginx's "client closed request": the client left first
         finally:
             client = scope.get("client")
             self.logger.info(

@@ -29,12 +29,28 @@ class GZipMiddleware:
         self.compresslevel = compresslevel
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "gzip" in Headers(raw=scope["headers"]).get(
-            "accept-encoding", ""
+        if scope["type"] == "http" and _accepts_gzip(
+            Headers(raw=scope["headers"]).get("accept-encoding", "")
         ):
             await _GZipResponder(self, send).run(scope, receive)
         else:
             await self.app(scope, receive, send)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """True when ``gzip`` (or ``*``) is listed with a non-zero quality."""
+    qualities: dict[str, float] = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.partition(";")
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        qualities[coding.strip()] = quality
+    return qualities.get("gzip", qualities.get("*", 0.0)) > 0
 
 
 class _GZipResponder:
@@ -76,8 +92,11 @@ class _GZipResponder:
                 await self._flush_start()
                 await self.send(message)
                 return
+            if self.start is None:
+                raise RuntimeError("The app sent a response body before http.response.start.")
+            start = self.start
             self.compressor = zlib.compressobj(self.level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-            headers = MutableHeaders(raw=list(self.start.get("headers", [])))
+            headers = MutableHeaders(raw=list(start.get("headers", [])))
             headers["content-encoding"] = "gzip"
             headers.append("vary", "Accept-Encoding")
             if more:
@@ -85,11 +104,11 @@ class _GZipResponder:
             else:
                 body = gzip.compress(body, self.level)
                 headers["content-length"] = str(len(body))
-                self.start = {**self.start, "headers": headers.raw}
+                self.start = {**start, "headers": headers.raw}
                 await self._flush_start()
                 await self.send({"type": "http.response.body", "body": body})
                 return
-            self.start = {**self.start, "headers": headers.raw}
+            self.start = {**start, "headers": headers.raw}
             await self._flush_start()
         data = self.compressor.compress(body)
         data += self.compressor.flush(zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH)

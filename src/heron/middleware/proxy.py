@@ -43,8 +43,7 @@ class ProxyHeadersMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         if scope["type"] in ("http", "websocket") and client and self.is_trusted(client[0]):
-            headers = {k: v.decode("latin-1") for k, v in scope["headers"]}
-            chain, proto, host = _forwarded(headers)
+            chain, proto, host = _forwarded(_list_headers(scope["headers"]))
             scope = dict(scope)
             if chain:
                 real = next((h for h in reversed(chain) if not self.is_trusted(h)), chain[0])
@@ -58,6 +57,23 @@ class ProxyHeadersMiddleware:
         await self.app(scope, receive, send)
 
 
+def _list_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header values by lower-case name; repeated headers joined as one comma list."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {text}" if name in headers else text
+    return headers
+
+
+def _node_address(node: str) -> str:
+    """The address of a Forwarded ``for=`` node: ``[v6]:port`` and ``v4:port`` lose the port."""
+    if node.startswith("["):
+        return node[1:].partition("]")[0]
+    return node.rsplit(":", 1)[0] if node.count(":") == 1 else node
+
+
 def _forwarded(headers: dict[str, str]) -> tuple[list[str], str | None, str | None]:
     """(client chain, proto, host) from Forwarded or X-Forwarded-* headers."""
     if "forwarded" in headers:
@@ -69,7 +85,7 @@ def _forwarded(headers: dict[str, str]) -> tuple[list[str], str | None, str | No
                 value = value.strip().strip('"')
                 key = key.lower()
                 if key == "for":
-                    chain.append(value.rsplit(":", 1)[0] if value.count(":") == 1 else value)
+                    chain.append(_node_address(value))
                 elif key == "proto":
                     proto = value.lower()
                 elif key == "host":

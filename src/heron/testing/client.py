@@ -5,8 +5,10 @@ loop in a background thread (one implementation, one bridge)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
-from collections.abc import Awaitable, Coroutine
+import weakref
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -60,11 +62,22 @@ class _Lifespan:
             raise RuntimeError(message.get("message", "shutdown failed"))
 
 
+def _with_cookies(cookies: httpx.Cookies, url: httpx.URL,
+                  headers: dict[str, str] | None) -> dict[str, str]:
+    request = httpx.Request("GET", url)
+    cookies.set_cookie_header(request)
+    merged = dict(headers or {})
+    if "cookie" in request.headers:
+        merged.setdefault("cookie", request.headers["cookie"])
+    return merged
+
+
 class WebSocketTestSession:
     """One websocket conversation with the app (async API)."""
 
     def __init__(self, app: ASGIApp, url: str, headers: dict[str, str] | None,
-                 subprotocols: list[str] | None) -> None:
+                 subprotocols: list[str] | None,
+                 client: tuple[str, int] = DEFAULT_CLIENT) -> None:
         parts = urlsplit(url)
         raw_headers = [(b"host", (parts.netloc or "testserver").encode())]
         raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -80,7 +93,7 @@ class WebSocketTestSession:
             "query_string": parts.query.encode(),
             "headers": raw_headers,
             "server": ("testserver", 80),
-            "client": DEFAULT_CLIENT,
+            "client": client,
             "subprotocols": subprotocols or [],
             "extensions": {},
         }
@@ -97,6 +110,8 @@ class WebSocketTestSession:
         except BaseException as exc:
             await self.from_app.put({"type": "websocket.close", "code": 1011, "error": exc})
             raise
+        # An app that returns without closing: the server drops the connection.
+        await self.from_app.put({"type": "websocket.close", "code": 1006})
 
     async def connect(self) -> WebSocketTestSession:
         """Open the connection.
@@ -165,20 +180,27 @@ class AsyncTestClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` wired to an ASGI app, with cookies kept between requests.
 
     ``async with AsyncTestClient(app) as client:`` runs the app's startup and
-    shutdown hooks around the block.
+    shutdown hooks around the block.  ``client`` is the (host, port) the app
+    sees as the peer address.
     """
 
-    def __init__(self, app: ASGIApp, base_url: str = DEFAULT_BASE_URL, **kwargs: Any) -> None:
-        transport = httpx.ASGITransport(app=app, client=DEFAULT_CLIENT)
+    def __init__(self, app: ASGIApp, base_url: str = DEFAULT_BASE_URL,
+                 client: tuple[str, int] = DEFAULT_CLIENT, **kwargs: Any) -> None:
+        transport = httpx.ASGITransport(app=app, client=client)
         kwargs.setdefault("follow_redirects", False)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
         self.app = app
+        self.client_address = client
         self._lifespan: _Lifespan | None = None
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()
         self._lifespan = _Lifespan(self.app)
-        await self._lifespan.startup()
+        try:
+            await self._lifespan.startup()
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -190,8 +212,11 @@ class AsyncTestClient(httpx.AsyncClient):
 
     def websocket_connect(self, path: str, headers: dict[str, str] | None = None,
                           subprotocols: list[str] | None = None) -> WebSocketTestSession:
-        """``async with client.websocket_connect("/ws") as ws:``"""
-        return WebSocketTestSession(self.app, str(self.base_url.join(path)), headers, subprotocols)
+        """``async with client.websocket_connect("/ws") as ws:`` (the client's cookies are sent)."""
+        url = self.base_url.join(path)
+        headers = _with_cookies(self.cookies, url, headers)
+        return WebSocketTestSession(self.app, str(url), headers, subprotocols,
+                                    self.client_address)
 
 
 class _Portal:
@@ -207,15 +232,18 @@ class _Portal:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def stop(self) -> None:
+        if self.loop.is_closed():
+            return
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+        if threading.current_thread() is not self.thread:
+            self.thread.join(5)
+            self.loop.close()
 
 
 class _PortalTransport(httpx.BaseTransport):
-    def __init__(self, portal: _Portal, app: ASGIApp) -> None:
+    def __init__(self, portal: _Portal, app: ASGIApp, client: tuple[str, int]) -> None:
         self.portal = portal
-        self.inner = httpx.ASGITransport(app=app, client=DEFAULT_CLIENT)
+        self.inner = httpx.ASGITransport(app=app, client=client)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
@@ -224,10 +252,14 @@ class _PortalTransport(httpx.BaseTransport):
 
         async def send() -> tuple[int, httpx.Headers, bytes]:
             response = await self.inner.handle_async_request(async_request)
-            return response.status_code, response.headers, await response.aread()
+            # The raw bytes: the outer response decodes Content-Encoding itself.
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            return response.status_code, response.headers, raw
 
         status, headers, content = self.portal.call(send())
-        return httpx.Response(status, headers=headers, content=content, request=request)
+        # A stream, not content=, so httpx adds no Content-Length the app did not send.
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content),
+                              request=request)
 
 
 class SyncWebSocketSession:
@@ -244,7 +276,7 @@ class SyncWebSocketSession:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             result = attr(*args, **kwargs)
-            return self._portal.call(result) if isinstance(result, Awaitable) else result
+            return self._portal.call(result) if inspect.iscoroutine(result) else result
 
         return call
 
@@ -260,24 +292,34 @@ class TestClient(httpx.Client):
     """A sync ``httpx.Client`` for an ASGI app, for plain ``def`` tests.
 
     ``with TestClient(app) as client:`` runs startup and shutdown hooks.
-    Requests run on the client's own event loop thread; responses are complete
-    (an endless stream never ends, so test those with :class:`AsyncTestClient`).
+    Requests run on the client's own event loop thread.  Responses are read
+    whole, here as in :class:`AsyncTestClient` (httpx's ASGI transport waits for
+    the app to finish), so test an endless stream against a real server.
+    ``client`` is the (host, port) the app sees as the peer address.
     """
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, app: ASGIApp, base_url: str = DEFAULT_BASE_URL, **kwargs: Any) -> None:
+    def __init__(self, app: ASGIApp, base_url: str = DEFAULT_BASE_URL,
+                 client: tuple[str, int] = DEFAULT_CLIENT, **kwargs: Any) -> None:
         self._portal = _Portal()
+        # A client dropped without close() must not leave its thread running.
+        self._stop_portal = weakref.finalize(self, self._portal.stop)
         kwargs.setdefault("follow_redirects", False)
-        super().__init__(transport=_PortalTransport(self._portal, app), base_url=base_url,
-                         **kwargs)
+        super().__init__(transport=_PortalTransport(self._portal, app, client),
+                         base_url=base_url, **kwargs)
         self.app = app
+        self.client_address = client
         self._lifespan: _Lifespan | None = None
 
     def __enter__(self) -> TestClient:
         super().__enter__()
         self._lifespan = _Lifespan(self.app)
-        self._portal.call(self._lifespan.startup())
+        try:
+            self._portal.call(self._lifespan.startup())
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(
@@ -291,11 +333,21 @@ class TestClient(httpx.Client):
                 self._portal.call(self._lifespan.shutdown())
         finally:
             super().__exit__(exc_type, exc, tb)
-            self._portal.stop()
+            self._stop_portal()
+
+    def close(self) -> None:
+        """Close the client and stop its event loop thread (for use without ``with``)."""
+        super().close()
+        self._stop_portal()
 
     def websocket_connect(self, path: str, headers: dict[str, str] | None = None,
                           subprotocols: list[str] | None = None) -> SyncWebSocketSession:
-        """``with client.websocket_connect("/ws") as ws: ws.send_text("hi")``"""
-        session = WebSocketTestSession(self.app, str(self.base_url.join(path)), headers,
-                                       subprotocols)
+        """``with client.websocket_connect("/ws") as ws: ws.send_text("hi")``
+
+        The client's cookies are sent, as a browser would.
+        """
+        url = self.base_url.join(path)
+        headers = _with_cookies(self.cookies, url, headers)
+        session = WebSocketTestSession(self.app, str(url), headers, subprotocols,
+                                       self.client_address)
         return SyncWebSocketSession(self._portal, session)

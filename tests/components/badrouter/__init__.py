@@ -1,0 +1,3 @@
+"""A component whose ``router`` is not a heron Router."""
+
+router = object()
