@@ -48,7 +48,6 @@ class FileResponse(Response):
         self.path = os.fspath(path)
         self.status_code = status_code
         self.body = b""
-        self._secure_auto = []
         self.raw_headers = []
         if headers:
             self.headers.update(headers)

@@ -17,7 +17,9 @@ from urllib.parse import quote
 from heron import _matcher
 from heron._components import Component, load_component
 from heron._errors import error_response
+from heron._matcher import MountMatch, RouteMatch
 from heron._parsing import check_path
+from heron._scope import route_path
 from heron.concurrency import configure_threadpool
 from heron.converters import DEFAULT_CONVERTERS, Converter
 from heron.datastructures import State
@@ -273,6 +275,7 @@ class App:
         )
         self._names = names
         self._max_headers = self.settings.max_header_count
+        self._root_routers: tuple[Router, ...] = (self.router,)
 
     def _static_files(self) -> ASGIApp | None:
         from heron.staticfiles import StaticFiles
@@ -288,11 +291,7 @@ class App:
         befores = [build_hook(f) for r in route.routers for f in r.before_request_funcs]
         afters = [build_hook(f) for r in reversed(route.routers) for f in r.after_request_funcs]
         if not befores and not afters:
-
-            async def handle(request: Request) -> Response:
-                return make_response(await call(request))
-
-            return handle
+            return call  # _http coerces the value; no extra coroutine per request
 
         routers = route.routers
 
@@ -371,15 +370,13 @@ class App:
         await stack(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "websocket":
-            await self._websocket(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The innermost ASGI app: match the route, run the view, send the response."""
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            return
         request = Request(scope, receive)
-        routers: tuple[Router, ...] = (self.router,)
+        routers = self._root_routers
         try:
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, f"Too many request headers (the limit is "
@@ -387,18 +384,19 @@ class App:
             raw_path = scope.get("raw_path")
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
-            result = self._http_matcher.match(scope["method"], scope["path"])
-            if result.__class__ is _matcher.RouteMatch:
+            path = route_path(scope) if scope.get("root_path") else scope["path"]
+            result = self._http_matcher.match(scope["method"], path)
+            if result.__class__ is RouteMatch:
                 route = result.route  # type: ignore[union-attr]
                 scope["route"] = route
                 scope["path_params"] = result.params  # type: ignore[union-attr]
                 routers = route.routers
-                response = await route.handler(request)
-            elif result.__class__ is _matcher.MountMatch:
+                response = make_response(await route.handler(request))
+            elif result.__class__ is MountMatch:
                 await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
                 return
             else:
-                routers = self._routers_for(scope["path"])
+                routers = self._routers_for(path)
                 response = await self._unmatched(request, result, routers)
         except ClientDisconnect:
             return
@@ -440,13 +438,12 @@ class App:
         return (self.router,)
 
     async def _call_mount(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
+        # As the ASGI spec reads: ``path`` stays the full path and ``root_path``
+        # grows by the mount prefix; the mounted app strips it for its routing.
         child = dict(scope)
         child["root_path"] = scope.get("root_path", "") + mount.prefix
-        child["path"] = scope["path"][len(mount.prefix):] or "/"
-        raw_path = scope.get("raw_path")
-        if raw_path is not None:
-            child["raw_path"] = raw_path[len(mount.prefix.encode()):] or b"/"
         child.pop("route", None)
+        child.pop("path_params", None)
         await mount.app(child, receive, send)
 
     async def _handle_exception(
@@ -472,12 +469,22 @@ class App:
                               reference=reference)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        result = self._ws_matcher.match(WEBSOCKET, scope["path"])
-        if result.__class__ is _matcher.MountMatch:
+        websocket = WebSocket(scope, receive, send)
+        try:
+            if len(scope["headers"]) > self._max_headers:
+                raise HTTPException(431, "Too many request headers.")
+            raw_path = scope.get("raw_path")
+            if raw_path and b"%" in raw_path:
+                check_path(raw_path)
+        except HTTPException as exc:
+            await websocket.close(1008, str(exc.detail)[:120])
+            return
+        path = route_path(scope) if scope.get("root_path") else scope["path"]
+        result = self._ws_matcher.match(WEBSOCKET, path)
+        if result.__class__ is MountMatch:
             await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
             return
-        websocket = WebSocket(scope, receive, send)
-        if result.__class__ is not _matcher.RouteMatch:
+        if result.__class__ is not RouteMatch:
             await websocket.close(1008, "No websocket route here")
             return
         route = result.route  # type: ignore[union-attr]
@@ -487,6 +494,12 @@ class App:
             await route.handler(websocket)
         except WebSocketDisconnect:
             pass
+        except HTTPException as exc:
+            # Bad input read by the view (a malformed query, say): a policy
+            # violation, not a server error.
+            if websocket.client_state is not WebSocketState.DISCONNECTED:
+                await websocket.close(1008, str(exc.detail)[:120])
+            return
         except Exception as exc:
             reference = uuid.uuid4().hex[:12]
             logger.error("Unhandled %s in websocket %s [ref %s]", type(exc).__name__,

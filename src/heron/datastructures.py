@@ -49,7 +49,9 @@ class URL:
     def from_scope(cls, scope: Mapping[str, Any], host: str | None = None) -> URL:
         """Rebuild the URL the client asked for from an ASGI scope."""
         scheme = scope.get("scheme", "http")
-        path = scope.get("root_path", "") + scope["path"]
+        from heron._scope import full_path
+
+        path = full_path(scope)
         query = scope.get("query_string", b"")
         if host is None:
             server = scope.get("server")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from heron._parsing import parse_cookie_header, parse_options_header, parse_query_string
+from heron._scope import full_path, route_path
 from heron.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from heron.exceptions import HTTPException
 from heron.types import Receive, Scope
@@ -56,8 +57,13 @@ class HTTPConnection:
 
     @property
     def path(self) -> str:
-        """The decoded path, without the mount prefix (``root_path``)."""
-        return self.scope["path"]  # type: ignore[no-any-return]
+        """The decoded path as the client asked for it, mount prefix included."""
+        return full_path(self.scope)
+
+    @property
+    def route_path(self) -> str:
+        """The decoded path within this app: without the mount prefix (``root_path``)."""
+        return route_path(self.scope)
 
     @property
     def path_params(self) -> dict[str, Any]:

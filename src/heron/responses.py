@@ -33,6 +33,18 @@ __all__ = [
 ]
 
 _NO_BODY_STATUS = frozenset({204, 304})
+_CONTENT_TYPES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+
+def _content_type(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    """The ``content-type`` header pair, with ``charset`` for text types (cached)."""
+    header = _CONTENT_TYPES.get((media_type, charset))
+    if header is None:
+        value = media_type
+        if media_type.startswith("text/") and "charset=" not in media_type:
+            value += "; charset=" + charset
+        header = _CONTENT_TYPES[(media_type, charset)] = (b"content-type", value.encode("latin-1"))
+    return header
 HeadersArg = Mapping[str, str] | None
 
 
@@ -49,6 +61,9 @@ class Response:
     media_type: ClassVar[str | None] = None
     charset: ClassVar[str] = "utf-8"
 
+    #: Positions in ``raw_headers`` of cookies that get ``Secure`` on HTTPS.
+    _secure_auto: list[int] | tuple[()] = ()
+
     def __init__(
         self,
         content: Any = None,
@@ -57,17 +72,25 @@ class Response:
         media_type: str | None = None,
     ) -> None:
         self.status_code = status_code
-        self.body = self.render(content)
-        self._secure_auto: list[int] = []
-        raw: list[tuple[bytes, bytes]] = []
-        if headers:
-            for key, value in headers.items():
-                MutableHeaders(raw=raw).append(key, value)
-        self.raw_headers = raw
-        self._add_entity_headers(media_type or self.media_type)
+        body = self.body = self.render(content)
+        media_type = media_type or self.media_type
+        if headers is None:
+            # The common case, kept short: it runs for nearly every response.
+            raw = [] if media_type is None else [_content_type(media_type, self.charset)]
+            if status_code >= 200 and status_code not in _NO_BODY_STATUS:
+                raw.append((b"content-length", b"%d" % len(body)))
+            self.raw_headers = raw
+            return
+        self.raw_headers = []
+        headers_view = MutableHeaders(raw=self.raw_headers)
+        for key, value in headers.items():
+            headers_view.append(key, value)
+        self._add_entity_headers(media_type)
 
     def render(self, content: Any) -> bytes:
         """Turn ``content`` into the body bytes (subclasses override this)."""
+        if type(content) is str:
+            return content.encode(self.charset)
         if content is None:
             return b""
         if isinstance(content, bytes):
@@ -79,12 +102,10 @@ class Response:
     def _add_entity_headers(self, media_type: str | None) -> None:
         names = {k for k, _ in self.raw_headers}
         if media_type is not None and b"content-type" not in names:
-            if media_type.startswith("text/") and "charset=" not in media_type:
-                media_type += "; charset=" + self.charset
-            self.raw_headers.append((b"content-type", media_type.encode("latin-1")))
+            self.raw_headers.append(_content_type(media_type, self.charset))
         sends_body = self.status_code not in _NO_BODY_STATUS and self.status_code >= 200
         if sends_body and b"content-length" not in names:
-            self.raw_headers.append((b"content-length", str(len(self.body)).encode()))
+            self.raw_headers.append((b"content-length", b"%d" % len(self.body)))
 
     @property
     def headers(self) -> MutableHeaders:
@@ -132,7 +153,7 @@ class Response:
             if samesite.lower() == "none" and secure is None:
                 morsel["secure"] = True  # browsers reject SameSite=None without Secure
         if secure is None and not morsel["secure"]:
-            self._secure_auto.append(len(self.raw_headers))
+            self._secure_auto = [*self._secure_auto, len(self.raw_headers)]
         self.raw_headers.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
 
     def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
@@ -227,7 +248,6 @@ class StreamingResponse(Response):
     ) -> None:
         self.status_code = status_code
         self.body = b""
-        self._secure_auto = []
         self.raw_headers = []
         if headers:
             self.headers.update(headers)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 
 from heron._files import FileResponse
+from heron._scope import route_path
 from heron.concurrency import run_in_threadpool
 from heron.responses import PlainTextResponse
 from heron.types import Receive, Scope, Send
@@ -54,7 +55,7 @@ class StaticFiles:
             response = PlainTextResponse("Method Not Allowed", 405, {"allow": "GET, HEAD"})
             await response(scope, receive, send)
             return
-        found = await run_in_threadpool(self.find, scope["path"])
+        found = await run_in_threadpool(self.find, route_path(scope))
         if found is None:
             await PlainTextResponse("Not Found", 404)(scope, receive, send)
             return

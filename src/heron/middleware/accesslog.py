@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from heron._scope import full_path
 from heron.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["AccessLogMiddleware"]
@@ -48,7 +49,7 @@ class AccessLogMiddleware:
                 '%s "%s %s" %d %.1fms',
                 client[0] if client else "-",
                 scope["method"],
-                scope.get("root_path", "") + scope["path"],
+                full_path(scope),
                 status,
                 (time.perf_counter() - start) * 1000,
             )
