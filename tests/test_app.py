@@ -20,6 +20,8 @@ from heron import (
     PlainTextResponse,
     Request,
     Router,
+    WebSocket,
+    WebSocketDisconnect,
     abort,
     run_async,
 )
@@ -666,3 +668,104 @@ def test_debug_page_shows_the_request(make_app: Any) -> None:
         text = client.get("/boom?page=2", headers={"x-trace": "abc", **HTML}).text
     assert "http://testserver/boom?page=2" in text
     assert "<th>x-trace</th><td>abc</td>" in text
+
+
+# -- fixes found by review ----------------------------------------------------
+
+
+def test_debug_error_for_json_client_is_problem_json_with_traceback(make_app: Any) -> None:
+    app = make_app(debug=True)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise KeyError("missing")
+
+    with TestClient(app) as client:
+        response = client.get("/boom", headers={"accept": "application/json"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["detail"] == "KeyError: 'missing'"
+    assert any("raise KeyError" in line for line in body["traceback"])
+
+
+def test_none_with_status_sends_an_empty_body_with_length(app: App) -> None:
+    @app.post("/things")
+    async def create() -> tuple[None, int]:
+        return None, 201
+
+    with TestClient(app) as client:
+        response = client.post("/things")
+    assert response.status_code == 201
+    assert response.headers["content-length"] == "0"
+    assert response.content == b""
+
+
+def test_a_500_handler_still_logs_the_error(app: App, caplog: pytest.LogCaptureFixture) -> None:
+    @app.on_error(500)
+    async def oops(request: Request, exc: Exception) -> tuple[str, int]:
+        return "sorry", 500
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("database on fire")
+
+    with caplog.at_level(logging.ERROR, logger="heron.error"), TestClient(app) as client:
+        response = client.get("/boom")
+    assert (response.status_code, response.text) == (500, "sorry")
+    records = [r for r in caplog.records if r.name == "heron.error"]
+    assert len(records) == 1
+    assert records[0].exc_info is not None
+    assert "RuntimeError" in records[0].getMessage()
+
+
+def test_a_class_handler_is_deliberate_and_not_logged(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.on_error(ValueError)
+    async def bad_value(request: Request, exc: Exception) -> tuple[str, int]:
+        return "bad value", 400
+
+    @app.get("/parse")
+    async def parse() -> None:
+        raise ValueError("nope")
+
+    with caplog.at_level(logging.ERROR, logger="heron.error"), TestClient(app) as client:
+        assert client.get("/parse").status_code == 400
+    assert not [r for r in caplog.records if r.name == "heron.error"]
+
+
+def test_mounted_heron_app_gets_startup_and_shutdown(app: App, make_app: Any) -> None:
+    child = make_app()
+    events: list[str] = []
+    child.on_startup(lambda: events.append("child up"))
+    child.on_shutdown(lambda: events.append("child down"))
+
+    @child.get("/")
+    async def index() -> str:
+        return "child"
+
+    app.mount("/child", child)
+    with TestClient(app) as client:
+        assert events == ["child up"]
+        assert client.get("/child/").text == "child"
+    assert events == ["child up", "child down"]
+
+
+def test_websocket_view_reading_bad_query_is_closed_1008_quietly(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json(dict(websocket.query_params))
+
+    with (
+        caplog.at_level(logging.ERROR),
+        TestClient(app) as client,
+        client.websocket_connect("/ws?a=%ff") as session,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        session.receive_text()
+    assert closed.value.code == 1008
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

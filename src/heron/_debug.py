@@ -13,8 +13,9 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from heron._errors import wants_json
 from heron.requests import HTTPConnection
-from heron.responses import HTMLResponse
+from heron.responses import HTMLResponse, JSONResponse, Response
 
 _repr = reprlib.Repr()
 _repr.maxstring = 200
@@ -70,8 +71,20 @@ def _rows(items: list[tuple[str, Any]]) -> str:
     )
 
 
-def debug_response(conn: HTTPConnection, exc: BaseException) -> HTMLResponse:
-    """A 500 page describing ``exc`` for the developer."""
+def debug_response(conn: HTTPConnection, exc: BaseException) -> Response:
+    """A 500 describing ``exc`` for the developer: an HTML page, or problem JSON
+    with the traceback for API clients."""
+    if wants_json(conn):
+        body = {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            "traceback": traceback.format_exception(type(exc), exc, exc.__traceback__),
+        }
+        response = JSONResponse(body, 500)
+        response.headers["content-type"] = "application/problem+json"
+        return response
     frames = []
     tb = exc.__traceback__
     while tb is not None:

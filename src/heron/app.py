@@ -6,7 +6,6 @@ import difflib
 import logging
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -449,24 +448,38 @@ class App:
     async def _handle_exception(
         self, conn: HTTPConnection, exc: Exception, routers: Sequence[Router]
     ) -> Response:
-        handler = _find_handler(exc, routers)
+        handler, key = _find_handler(exc, routers)
+        reference = None
+        if key == 500:
+            # A catch-all 500 page must not hide the error from the logs.
+            reference = self._log_unhandled(conn, exc)
         if handler is not None:
             try:
                 return make_response(await build_hook(handler)(conn, exc))
             except Exception as handler_exc:
                 exc = handler_exc  # the handler itself failed: fall through to a 500
+                reference = None
         if isinstance(exc, HTTPException):
             return error_response(conn, exc.status_code, exc.detail, exc.headers)
+        reference = reference or self._log_unhandled(conn, exc)
+        if self.settings.debug:
+            from heron._debug import debug_response
+
+            try:
+                return debug_response(conn, exc)
+            except Exception:  # never let the debug page turn one error into two
+                logger.exception("The debug page failed [ref %s]", reference)
+        return error_response(conn, 500, "The server could not answer this request.",
+                              reference=reference)
+
+    def _log_unhandled(self, conn: HTTPConnection, exc: Exception) -> str:
+        import uuid
+
         reference = uuid.uuid4().hex[:12]
         method = conn.scope.get("method", "WEBSOCKET")
         logger.error("Unhandled %s on %s %s [ref %s]", type(exc).__name__, method,
                      conn.scope.get("path"), reference, exc_info=exc)
-        if self.settings.debug:
-            from heron._debug import debug_response
-
-            return debug_response(conn, exc)
-        return error_response(conn, 500, "The server could not answer this request.",
-                              reference=reference)
+        return reference
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
@@ -501,9 +514,7 @@ class App:
                 await websocket.close(1008, str(exc.detail)[:120])
             return
         except Exception as exc:
-            reference = uuid.uuid4().hex[:12]
-            logger.error("Unhandled %s in websocket %s [ref %s]", type(exc).__name__,
-                         scope["path"], reference, exc_info=exc)
+            self._log_unhandled(websocket, exc)
             if websocket.client_state is not WebSocketState.DISCONNECTED:
                 await websocket.close(1011, "Internal error")
             return
@@ -513,27 +524,47 @@ class App:
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
         try:
-            self.setup()
-            for hook in self.startup_hooks:
-                await build_hook(hook)()
-        except BaseException as exc:
+            await self.startup()
+        except Exception as exc:
             logging.getLogger("heron").error("Startup failed: %s", exc, exc_info=exc)
             await send({"type": "lifespan.startup.failed",
                         "message": f"heron could not start: {type(exc).__name__}: {exc}"})
             return
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
+        failures = await self.shutdown()
+        if failures:
+            await send({"type": "lifespan.shutdown.failed", "message": "; ".join(failures)})
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+
+    async def startup(self) -> None:
+        """Set the app up and run its startup hooks, then those of mounted heron apps.
+
+        Servers trigger this through the ASGI lifespan protocol; a mounted heron
+        app gets no lifespan events of its own, so its parent runs it here.
+        """
+        self.setup()
+        for hook in self.startup_hooks:
+            await build_hook(hook)()
+        for child in self._mounted_apps():
+            await child.startup()
+
+    async def shutdown(self) -> list[str]:
+        """Run shutdown hooks (mounted heron apps first); return the failures."""
         failures = []
+        for child in self._mounted_apps():
+            failures += await child.shutdown()
         for hook in self.shutdown_hooks:
             try:
                 await build_hook(hook)()
             except Exception as exc:
                 logging.getLogger("heron").error("Shutdown hook failed: %s", exc, exc_info=exc)
                 failures.append(f"{type(exc).__name__}: {exc}")
-        if failures:
-            await send({"type": "lifespan.shutdown.failed", "message": "; ".join(failures)})
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
+        return failures
+
+    def _mounted_apps(self) -> list[App]:
+        return [m.app for m in self._http_matcher.mounts if isinstance(m.app, App)]
 
     # -- introspection ------------------------------------------------------
 
@@ -550,9 +581,14 @@ class App:
         return f"<App root={str(self.root)!r} debug={self.settings.debug}>"
 
 
-def _find_handler(exc: Exception, routers: Iterable[Router]) -> Callable[..., Any] | None:
-    # An HTTPException is found by its status first; any other error by its
-    # classes, then as the 500 it becomes.
+def _find_handler(
+    exc: Exception, routers: Iterable[Router]
+) -> tuple[Callable[..., Any] | None, Any]:
+    """The error handler for ``exc`` and the key it was registered under.
+
+    An HTTPException is found by its status first; any other error by its
+    classes, then as the 500 it becomes.  Inner routers win over outer ones.
+    """
     keys: list[Any] = [exc.status_code] if isinstance(exc, HTTPException) else []
     keys += type(exc).__mro__
     if not isinstance(exc, HTTPException):
@@ -561,8 +597,8 @@ def _find_handler(exc: Exception, routers: Iterable[Router]) -> Callable[..., An
         for key in keys:
             handler = router.error_handlers.get(key)
             if handler is not None:
-                return handler
-    return None
+                return handler, key
+    return None, (500 if not isinstance(exc, HTTPException) else None)
 
 
 def _caller_folder() -> Path:

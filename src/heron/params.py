@@ -57,8 +57,10 @@ def plan(func: Callable[..., Any], path_params: set[str], where: str) -> list[tu
         annotation = hints.get(name, inspect.Parameter.empty)
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
+        # An unannotated (or unresolvable) "request"/"websocket" means the connection.
+        untyped = annotation is inspect.Parameter.empty or isinstance(annotation, str)
         if _is_connection_type(annotation) or (
-            annotation is inspect.Parameter.empty and name in ("request", "websocket", "ws")
+            untyped and name in ("request", "websocket", "ws")
         ):
             steps.append((name, _connection))
         elif name in path_params:

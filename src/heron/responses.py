@@ -404,8 +404,11 @@ def make_response(value: Any) -> Response:
 def _from_tuple(value: tuple[Any, ...]) -> Response:
     if len(value) not in (2, 3) or not isinstance(value[1], int):
         raise TypeError("A view returned a tuple: use (body, status) or (body, status, headers).")
-    response = make_response(value[0])
-    response.status_code = value[1]
+    if value[0] is None:
+        response = Response(status_code=value[1])
+    else:
+        response = make_response(value[0])
+        response.status_code = value[1]
     if value[1] in _NO_BODY_STATUS:
         response.raw_headers[:] = [(k, v) for k, v in response.raw_headers
                                    if k != b"content-length"]

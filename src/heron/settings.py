@@ -80,6 +80,12 @@ class Settings:
                 if raw is not None:
                     setattr(self, field.name, _coerce(raw, self._types[field.name], field.name))
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Subclasses are dataclasses too, decorated or not, so that their new
+        # fields are read from the environment like heron's own.
+        super().__init_subclass__(**kwargs)
+        dataclasses.dataclass(kw_only=True)(cls)
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Settings:
         _check_names(cls, kwargs)
         self = super().__new__(cls)

@@ -132,3 +132,13 @@ def test_run_help_lists_server_options() -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--reload", "--workers", "--server", "--debug"):
         assert option in result.output
+
+
+def test_bad_environment_value_is_reported_with_its_id(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HERON_THREAD_POOL_SIZE", "lots")
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 1
+    assert "heron.settings.E002" in result.output
+    assert "Traceback" not in result.output

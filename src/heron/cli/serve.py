@@ -50,9 +50,10 @@ def run_command(app: str | None, host: str, port: int, reload: bool, workers: in
     """Serve APP over HTTP (http://127.0.0.1:8000 by default)."""
     if debug is not None:
         os.environ["HERON_DEBUG"] = "1" if debug else "0"
-    _, spec = load_app(app)  # fail here, clearly, before a server starts
-    click.echo(f"heron: serving {spec} on http://{host}:{port} with {server}"
-               f"{' (debug)' if os.environ.get('HERON_DEBUG') == '1' else ''}", err=True)
+    application, spec = load_app(app)  # fail here, clearly, before a server starts
+    settings = getattr(application, "settings", None)
+    mode = " (debug)" if getattr(settings, "debug", False) else ""
+    click.echo(f"heron: serving {spec} on http://{host}:{port} with {server}{mode}", err=True)
     if server == "granian":
         _run_granian(spec, host, port, reload, workers, log_level)
     else:
@@ -87,4 +88,5 @@ def _run_granian(spec: str, host: str, port: int, reload: bool, workers: int,
     except ImportError:
         raise MissingDependency("granian", "granian") from None
     Granian(spec, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
-            reload=reload, log_level=log_level, log_access=False).serve()
+            reload=reload, log_level=log_level, log_access=False,
+            log_dictconfig=_log_config(log_level)).serve()
