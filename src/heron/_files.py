@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import re
 import stat
-from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -52,6 +50,8 @@ class FileResponse(Response):
         if headers:
             self.headers.update(headers)
         if media_type is None:
+            import mimetypes
+
             guessed = mimetypes.guess_type(filename or self.path)[0]
             media_type = guessed or "application/octet-stream"
         if media_type.startswith("text/") and "charset=" not in media_type:
@@ -74,6 +74,8 @@ class FileResponse(Response):
         etag = f'"{info.st_mtime_ns:x}-{size:x}"'
         headers = self.headers
         headers.setdefault("etag", etag)
+        from email.utils import formatdate
+
         last_modified = formatdate(info.st_mtime, usegmt=True)
         headers.setdefault("last-modified", last_modified)
         headers["accept-ranges"] = "bytes"
@@ -147,6 +149,8 @@ def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
     if_modified_since = headers.get("if-modified-since")
     if if_modified_since:
         try:
+            from email.utils import parsedate_to_datetime
+
             since = parsedate_to_datetime(if_modified_since).timestamp()
         except (TypeError, ValueError, IndexError, OverflowError):
             return False

@@ -7,7 +7,6 @@ so that it reaches the client as a 4xx, never a 500.
 from __future__ import annotations
 
 import re
-from http.cookies import _unquote  # type: ignore[attr-defined]
 from urllib.parse import unquote_to_bytes
 
 from heron.exceptions import HTTPException
@@ -72,7 +71,11 @@ def parse_cookie_header(header: str) -> dict[str, str]:
             key, value = "", chunk
         key, value = key.strip(), value.strip()
         if key or value:
-            cookies.setdefault(key, _unquote(value))
+            if value[:1] == '"':
+                from http.cookies import _unquote  # type: ignore[attr-defined]
+
+                value = _unquote(value)
+            cookies.setdefault(key, value)
     return cookies
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import sys
@@ -347,6 +346,8 @@ class App:
             self._compile()
         routes = self._names.get(name)
         if not routes:
+            import difflib
+
             close = difflib.get_close_matches(name, self._names, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise URLBuildError(f"No route is named {name!r}{hint}")

@@ -7,13 +7,15 @@ pool reaches async internals through :func:`run_async`.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["is_async_callable", "iterate_in_threadpool", "run_async", "run_in_threadpool"]
 
@@ -29,6 +31,8 @@ def configure_threadpool(max_workers: int) -> None:
     global _executor
     if _executor is not None and _executor._max_workers == max_workers:
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     old, _executor = _executor, ThreadPoolExecutor(max_workers, thread_name_prefix="heron-sync")
     if old is not None:
         old.shutdown(wait=False)
@@ -43,6 +47,8 @@ async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwa
     global _executor
     if _executor is None:
         configure_threadpool(40)
+    import asyncio
+
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     context.run(_loop_var.set, loop)
@@ -57,6 +63,8 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
         RuntimeError: when called outside a thread started by :func:`run_in_threadpool`,
             or on the event loop's own thread (where waiting would deadlock).
     """
+    import asyncio
+
     loop = _loop_var.get(None)
     if loop is None or _on_loop_thread():
         coroutine.close()
@@ -68,6 +76,8 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def _on_loop_thread() -> bool:
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -8,9 +8,11 @@ may span several), ``to_python`` turning the matched text into a value and
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    import uuid
 
 __all__ = [
     "DEFAULT_CONVERTERS",
@@ -80,7 +82,9 @@ class UUIDConverter(Converter):
     weight = 10
 
     def to_python(self, value: str) -> uuid.UUID:
-        return uuid.UUID(value)
+        from uuid import UUID
+
+        return UUID(value)
 
     def to_url(self, value: Any) -> str:
         return str(value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple, TypeVar
 from urllib.parse import SplitResult, urlencode, urlsplit
@@ -330,6 +329,8 @@ class UploadFile:
         self.headers = headers or Headers()
         self.size = 0
         # Open for the life of the request; FormData.close() closes it.
+        import tempfile
+
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory)  # noqa: SIM115
 
     def write(self, data: bytes) -> None:

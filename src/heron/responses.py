@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import http.cookies
+import inspect
 from collections.abc import AsyncIterable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import format_datetime
 from pathlib import PurePath
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
@@ -130,7 +128,9 @@ class Response:
         ``secure=None`` (the default) adds the ``Secure`` flag when the request
         came over HTTPS; pass ``True`` or ``False`` to force it.
         """
-        cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+        from http.cookies import SimpleCookie
+
+        cookie: SimpleCookie = SimpleCookie()
         cookie[key] = value
         morsel = cookie[key]
         if max_age is not None:
@@ -138,6 +138,8 @@ class Response:
         if expires is not None:
             # A naive datetime is taken to be UTC, as Django does.
             expires = expires.replace(tzinfo=UTC) if expires.tzinfo is None else expires
+            from email.utils import format_datetime
+
             morsel["expires"] = format_datetime(expires.astimezone(UTC), usegmt=True)
         morsel["path"] = path
         if domain is not None:
@@ -273,6 +275,8 @@ class StreamingResponse(Response):
         await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        import asyncio
+
         streaming = asyncio.ensure_future(self._stream(scope, send))
         watching = asyncio.ensure_future(_wait_for_disconnect(receive))
         try:
@@ -338,6 +342,8 @@ class EventStreamResponse(StreamingResponse):
         self.ping = ping
 
     async def _iterate(self) -> Any:  # type: ignore[override]
+        import asyncio
+
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
         done = object()
 
@@ -392,7 +398,7 @@ def make_response(value: Any) -> Response:
     if (isinstance(value, (dict, list)) or dataclasses.is_dataclass(value)
             or hasattr(value, "model_dump")):
         return JSONResponse(value)
-    if callable(value) and asyncio.iscoroutinefunction(getattr(value, "__call__", None)):  # noqa: B004
+    if callable(value) and inspect.iscoroutinefunction(getattr(value, "__call__", None)):  # noqa: B004
         return value  # type: ignore[no-any-return]  # an ASGI app used as a response
     raise TypeError(
         f"A view returned {kind.__name__}, which heron cannot turn into a response. "

@@ -12,7 +12,6 @@ Flask's.  The coercion below covers the types settings need.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import types
 import typing
@@ -123,6 +122,8 @@ def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:
     known = [f.name for f in dataclasses.fields(cls)]
     for name in names:
         if name not in known:
+            import difflib
+
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ImproperlyConfigured(
