@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from _shared import (
@@ -65,6 +65,7 @@ class Options:
     warmup: int
     routes: list[int] | None
     loop: str
+    cpu: int | None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -78,19 +79,23 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--endpoints", default=",".join(ENDPOINTS), help="comma-separated endpoints"
     )
-    parser.add_argument("--iterations", type=int, default=5000, help="requests per repetition")
-    parser.add_argument("--repeat", type=int, default=7, help="repetitions (median reported)")
+    parser.add_argument("--iterations", type=int, default=2000, help="requests per repetition")
+    parser.add_argument("--repeat", type=int, default=15, help="repetitions (median reported)")
     parser.add_argument("--warmup", type=int, default=1000, help="untimed requests first")
     parser.add_argument(
         "--routes", help="flat-routing mode: comma-separated route counts, e.g. 10,500,1000"
     )
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--cpu", type=int, default=0, help="pin this process to this CPU")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to a CPU")
     args = parser.parse_args(argv)
 
     default = "heron" if args.routes else ",".join(ASGI_PEERS)
     frameworks = parse_names(args.frameworks or default, ASGI_PEERS, "ASGI framework")
     if BASELINE not in frameworks:
         frameworks.insert(0, BASELINE)
+    if args.routes and "django" in frameworks:
+        parser.error("--routes cannot include django: its settings are global to the process")
     if args.iterations < 1 or args.repeat < 1 or args.warmup < 0:
         parser.error("--iterations and --repeat must be >= 1, --warmup >= 0")
     return Options(
@@ -101,6 +106,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         warmup=args.warmup,
         routes=parse_route_counts(args.routes) if args.routes else None,
         loop=args.loop,
+        cpu=None if args.no_pin else args.cpu,
     )
 
 
@@ -325,32 +331,39 @@ def run(opts: Options) -> tuple[list[Target], dict[str, str]]:
 def header(opts: Options) -> list[str]:
     """Markdown preamble."""
     mode = "flat routing" if opts.routes else f"endpoints ({DEFAULT_ROUTES} routes registered)"
+    pinned = f", pinned to CPU {opts.cpu}" if opts.cpu is not None else ", unpinned"
     return [
         f"### In-process ASGI benchmark: {mode}",
         "",
         f"- {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, "
-        f"{opts.loop} loop",
-        f"- {opts.iterations} requests x {opts.repeat} repetitions (+{opts.warmup} warm-up); "
-        "µs/request = median over repetitions; overhead relative to the raw ASGI app",
+        f"{opts.loop} loop{pinned}",
+        f"- {opts.iterations} requests x {opts.repeat} repetitions (+{opts.warmup} warm-up), "
+        "targets interleaved in each repetition; µs/request: median and minimum over the "
+        "repetitions (noise only adds time, so the minimum is the steadier estimate)",
         "",
     ]
 
 
 def endpoint_table(targets: list[Target]) -> list[str]:
     """Rows of framework x endpoint with the overhead against raw ASGI."""
-    raw = {t.endpoint: statistics.median(t.samples) for t in targets if t.framework == BASELINE}
+    raw = {t.endpoint: t for t in targets if t.framework == BASELINE}
     lines = [
-        "| framework | endpoint | µs/req (median) | µs/req (min) | overhead vs raw | x raw |",
-        "|---|---|---:|---:|---:|---:|",
+        "| framework | endpoint | µs/req median | µs/req min | overhead vs raw (median) "
+        "| x raw (median) | x raw (min) |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for target in sorted(targets, key=lambda t: ENDPOINTS.index(t.endpoint)):
-        median = statistics.median(target.samples)
+        median, low = statistics.median(target.samples), min(target.samples)
         base = raw.get(target.endpoint)
-        overhead = f"{median - base:+.1f} µs" if base else "n/a"
-        times = f"{median / base:.1f}x" if base else "n/a"
+        if base is None:
+            overhead = by_median = by_min = "n/a"
+        else:
+            base_median, base_min = statistics.median(base.samples), min(base.samples)
+            overhead = f"{median - base_median:+.1f} µs"
+            by_median, by_min = f"{median / base_median:.1f}x", f"{low / base_min:.1f}x"
         lines.append(
-            f"| {target.framework} | {target.endpoint} | {median:.1f} "
-            f"| {min(target.samples):.1f} | {overhead} | {times} |"
+            f"| {target.framework} | {target.endpoint} | {median:.1f} | {low:.1f} "
+            f"| {overhead} | {by_median} | {by_min} |"
         )
     return lines
 
@@ -358,27 +371,48 @@ def endpoint_table(targets: list[Target]) -> list[str]:
 def routes_table(targets: list[Target]) -> list[str]:
     """Rows of framework x route count, with the change against the fewest routes."""
     smallest = min(t.routes for t in targets)
-    reference = {t.framework: statistics.median(t.samples) for t in targets if t.routes == smallest}
+    reference = {t.framework: t for t in targets if t.routes == smallest}
     lines = [
-        f"| framework | routes | µs/req (median) | µs/req (min) | vs {smallest} routes |",
-        "|---|---:|---:|---:|---:|",
+        f"| framework | routes | µs/req median | µs/req min | vs {smallest} routes (median) "
+        f"| vs {smallest} routes (min) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for target in sorted(targets, key=lambda t: (t.framework != BASELINE, t.framework, t.routes)):
-        median = statistics.median(target.samples)
+        median, low = statistics.median(target.samples), min(target.samples)
         base = reference.get(target.framework)
-        change = f"{median - base:+.1f} µs ({median / base:.2f}x)" if base else "n/a"
+        if base is None:
+            by_median = by_min = "n/a"
+        else:
+            base_median, base_min = statistics.median(base.samples), min(base.samples)
+            by_median = f"{median - base_median:+.1f} µs ({median / base_median:.2f}x)"
+            by_min = f"{low - base_min:+.1f} µs ({low / base_min:.2f}x)"
         lines.append(
-            f"| {target.framework} | {target.routes} | {median:.1f} "
-            f"| {min(target.samples):.1f} | {change} |"
+            f"| {target.framework} | {target.routes} | {median:.1f} | {low:.1f} "
+            f"| {by_median} | {by_min} |"
         )
     return lines
+
+
+def pin(opts: Options) -> Options:
+    """Pin the process to ``opts.cpu`` if possible; return options saying what happened."""
+    if opts.cpu is None:
+        return opts
+    if not hasattr(os, "sched_setaffinity") or opts.cpu not in os.sched_getaffinity(0):
+        print(f"cannot pin to CPU {opts.cpu}; running unpinned", file=sys.stderr)
+        return replace(opts, cpu=None)
+    os.sched_setaffinity(0, {opts.cpu})
+    return opts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     opts = parse_args(argv)
+    opts = pin(opts)
     targets, failures = run(opts)
-    table = routes_table(targets) if opts.routes else endpoint_table(targets)
+    if not targets:
+        table = ["(nothing was measured)"]
+    else:
+        table = routes_table(targets) if opts.routes else endpoint_table(targets)
     lines = header(opts) + table
     if failures:
         lines.append("")

@@ -416,9 +416,30 @@ def summarize(runs: list[WrkResult]) -> Summary:
     )
 
 
-def ratio(value: float, reference: float | None) -> str:
-    """Format ``value / reference`` as ``0.42x``."""
-    return "n/a" if not reference else f"{value / reference:.2f}x"
+def ratio(runs: list[WrkResult] | None, reference: list[WrkResult] | None) -> str:
+    """req/s of ``runs`` relative to ``reference``, formatted as ``0.42x``.
+
+    Rounds are paired (round *i* of both ran minutes apart at most), so the
+    median of the per-round ratios is used: it cancels most of the machine's
+    drift between rounds. If a peer missed a round, fall back to the ratio of
+    medians.
+    """
+    if not runs or not reference:
+        return "n/a"
+    if len(runs) == len(reference):
+        value = statistics.median(
+            run.requests_per_sec / ref.requests_per_sec
+            for run, ref in zip(runs, reference, strict=True)
+        )
+    else:
+        value = summarize(runs).rps / summarize(reference).rps
+    return f"{value:.2f}x"
+
+
+def spread(runs: list[WrkResult]) -> str:
+    """(max - min) / median of req/s over the rounds: how noisy the row was."""
+    values = [run.requests_per_sec for run in runs]
+    return f"{(max(values) - min(values)) / statistics.median(values):.0%}"
 
 
 def package_versions() -> str:
@@ -449,7 +470,8 @@ def header(opts: Options, pinning: Pinning) -> list[str]:
         f"{opts.warmup}s warm-up per endpoint, median of {opts.rounds} round(s)",
         f"- one worker per server; ASGI apps on {opts.server}, WSGI apps on gunicorn "
         "(1 sync worker); 'vs raw' = req/s relative to the raw ASGI app on "
-        f"{opts.server} in this run",
+        f"{opts.server} in this run (median of per-round ratios); "
+        "'spread' = (max - min) / median req/s over the rounds",
         f"- versions: {package_versions()}",
         "",
     ]
@@ -458,12 +480,11 @@ def header(opts: Options, pinning: Pinning) -> list[str]:
 def endpoint_table(opts: Options, results: Results) -> list[str]:
     """Table for the normal mode: one row per framework and endpoint."""
     lines = [
-        "| framework | server | endpoint | req/s | p99 (ms) | vs raw | errors |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| framework | server | endpoint | req/s | spread | p99 (ms) | vs raw | errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for endpoint in opts.endpoints:
         base = results.get((BASELINE, endpoint, DEFAULT_ROUTES))
-        base_rps = summarize(base).rps if base else None
         for name in opts.frameworks:
             runs = results.get((name, endpoint, DEFAULT_ROUTES))
             if not runs:
@@ -471,7 +492,8 @@ def endpoint_table(opts: Options, results: Results) -> list[str]:
             s = summarize(runs)
             lines.append(
                 f"| {name} | {server_label(PEERS[name], opts.server)} | {endpoint} "
-                f"| {s.rps:,.0f} | {s.p99_ms:.2f} | {ratio(s.rps, base_rps)} | {s.errors} |"
+                f"| {s.rps:,.0f} | {spread(runs)} | {s.p99_ms:.2f} | {ratio(runs, base)} "
+                f"| {s.errors} |"
             )
     return lines
 
@@ -481,24 +503,22 @@ def routes_table(opts: Options, results: Results) -> list[str]:
     assert opts.routes is not None
     fewest = min(opts.routes)
     lines = [
-        "| framework | server | routes | req/s | p99 (ms) | vs raw "
+        "| framework | server | routes | req/s | spread | p99 (ms) | vs raw "
         f"| vs {fewest} routes | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in opts.frameworks:
         first = results.get((name, "route", fewest))
-        first_rps = summarize(first).rps if first else None
         for routes in opts.routes:
             runs = results.get((name, "route", routes))
             if not runs:
                 continue
             s = summarize(runs)
             base = results.get((BASELINE, "route", routes))
-            base_rps = summarize(base).rps if base else None
             lines.append(
                 f"| {name} | {server_label(PEERS[name], opts.server)} | {routes} "
-                f"| {s.rps:,.0f} | {s.p99_ms:.2f} | {ratio(s.rps, base_rps)} "
-                f"| {ratio(s.rps, first_rps)} | {s.errors} |"
+                f"| {s.rps:,.0f} | {spread(runs)} | {s.p99_ms:.2f} | {ratio(runs, base)} "
+                f"| {ratio(runs, first)} | {s.errors} |"
             )
     return lines
 
