@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from heron.converters import Converter, PathConverter, StringConverter
+from heron.converters import Converter, IntConverter, PathConverter, StringConverter
 from heron.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
@@ -71,6 +71,15 @@ def _param_matcher(name: str, converter: Converter) -> SegmentMatcher:
             return (name, segment)
 
         return match_str
+    if type(converter) is IntConverter:
+
+        def match_int(segment: str) -> Any:
+            # isdigit() alone accepts non-ASCII digits such as "²".
+            if segment.isdigit() and segment.isascii():
+                return (name, int(segment))
+            return _NO
+
+        return match_int
     fullmatch = re.compile(converter.regex).fullmatch
 
     def match(segment: str) -> Any:
@@ -221,9 +230,8 @@ class Matcher:
                 return RouteMatch(route, {})
         allowed: set[str] = set(routes) if routes else set()
         if path[:1] == "/":
-            segments = path[1:].split("/")
             params: list[Any] = []
-            route = self._walk(self.root, segments, 0, method, params, allowed)
+            route = self._walk(self.root, path[1:].split("/"), 0, method, params, allowed)
             if route is not None:
                 return RouteMatch(route, dict(params))
         if allowed:

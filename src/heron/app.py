@@ -315,7 +315,7 @@ class App:
         from heron.middleware.proxy import ProxyHeadersMiddleware
 
         settings = self.settings
-        stack: ASGIApp = self._route
+        stack: ASGIApp = self
         inner: list[Middleware] = []
         if settings.gzip:
             from heron.middleware.gzip import GZipMiddleware
@@ -362,15 +362,21 @@ class App:
     # -- ASGI ---------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        stack = self._stack or self.setup()
-        await stack(scope, receive, send)
+        """The ASGI entry point, and the innermost app of the middleware stack.
 
-    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The innermost ASGI app: match the route, run the view, send the response."""
+        The server's call finds ``scope["app"]`` unset: heron sets it and runs
+        the middleware, which ends by calling this method again.  Without
+        middleware the request is handled at once, saving a coroutine per request.
+        """
+        if scope.get("app") is not self:
+            scope["app"] = self
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+                return
+            stack = self._stack or self.setup()
+            if stack is not self:
+                await stack(scope, receive, send)
+                return
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 await self._websocket(scope, receive, send)

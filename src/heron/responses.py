@@ -59,6 +59,7 @@ class Response:
     media_type: ClassVar[str | None] = None
     charset: ClassVar[str] = "utf-8"
 
+    _content_type_header: ClassVar[tuple[bytes, bytes]]
     #: Positions in ``raw_headers`` of cookies that get ``Secure`` on HTTPS.
     _secure_auto: list[int] | tuple[()] = ()
 
@@ -71,10 +72,12 @@ class Response:
     ) -> None:
         self.status_code = status_code
         body = self.body = self.render(content)
-        media_type = media_type or self.media_type
         if headers is None:
             # The common case, kept short: it runs for nearly every response.
-            raw = [] if media_type is None else [_content_type(media_type, self.charset)]
+            if media_type is None:
+                raw = [] if self.media_type is None else [self._content_type_header]
+            else:
+                raw = [_content_type(media_type, self.charset)]
             if status_code >= 200 and status_code not in _NO_BODY_STATUS:
                 raw.append((b"content-length", b"%d" % len(body)))
             self.raw_headers = raw
@@ -83,7 +86,12 @@ class Response:
         headers_view = MutableHeaders(raw=self.raw_headers)
         for key, value in headers.items():
             headers_view.append(key, value)
-        self._add_entity_headers(media_type)
+        self._add_entity_headers(media_type or self.media_type)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.media_type is not None:
+            cls._content_type_header = _content_type(cls.media_type, cls.charset)
 
     def render(self, content: Any) -> bytes:
         """Turn ``content`` into the body bytes (subclasses override this)."""
