@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from heron.converters import Converter, IntConverter, PathConverter, StringConverter
 from heron.exceptions import ImproperlyConfigured
@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 __all__ = ["Matcher", "MethodNotAllowed", "MountMatch", "NotFound", "Redirect", "RouteMatch"]
 
 
-class RouteMatch:
-    __slots__ = ("params", "route")
+class RouteMatch(NamedTuple):
+    """A hit: the route and its converted path parameters."""
 
-    def __init__(self, route: Route, params: dict[str, Any]) -> None:
-        self.route = route
-        self.params = params
+    route: Route
+    params: dict[str, Any]
+
+
+# Building the tuple directly skips NamedTuple's Python-level __new__ (hot path).
+_route_match = tuple.__new__
 
 
 class MountMatch:
@@ -227,13 +230,13 @@ class Matcher:
         if routes is not None:
             route = routes.get(method)
             if route is not None:
-                return RouteMatch(route, {})
+                return _route_match(RouteMatch, (route, {}))
         allowed: set[str] = set(routes) if routes else set()
         if path[:1] == "/":
             params: list[Any] = []
             route = self._walk(self.root, path[1:].split("/"), 0, method, params, allowed)
             if route is not None:
-                return RouteMatch(route, dict(params))
+                return _route_match(RouteMatch, (route, dict(params)))
         if allowed:
             return MethodNotAllowed(allowed)
         for mount in self.mounts:

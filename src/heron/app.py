@@ -22,7 +22,7 @@ from heron.concurrency import configure_threadpool
 from heron.converters import DEFAULT_CONVERTERS, Converter
 from heron.datastructures import State
 from heron.exceptions import HTTPException, ImproperlyConfigured, URLBuildError, WebSocketDisconnect
-from heron.params import build_call, build_hook
+from heron.params import build_call, build_hook, takes_nothing
 from heron.requests import ClientDisconnect, HTTPConnection, Request
 from heron.responses import RedirectResponse, Response, make_response
 from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, Router
@@ -251,6 +251,8 @@ class App:
             where = f"View {route.describe()} for {route.path}"
             call = build_call(route.endpoint, set(route.template.converters), where)
             route.handler = call if route.is_websocket else self._wrap_view(route, call)
+            if route.handler is call and not route.is_websocket and takes_nothing(route.endpoint):
+                route.direct = route.endpoint  # called as endpoint(): no adapter per request
         for mount in mounts:
             if mount.name:
                 if mount.name in names:
@@ -381,7 +383,8 @@ class App:
             if scope["type"] == "websocket":
                 await self._websocket(scope, receive, send)
             return
-        request = Request(scope, receive)
+        # A view without parameters never sees the request: make it only when needed.
+        request: Request | None = None
         routers = self._root_routers
         try:
             if len(scope["headers"]) > self._max_headers:
@@ -393,25 +396,32 @@ class App:
             path = route_path(scope) if scope.get("root_path") else scope["path"]
             result = self._http_matcher.match(scope["method"], path)
             if result.__class__ is RouteMatch:
-                route = result.route  # type: ignore[union-attr]
+                route, scope["path_params"] = result  # type: ignore[misc]
                 scope["route"] = route
-                scope["path_params"] = result.params  # type: ignore[union-attr]
                 routers = route.routers
-                response = make_response(await route.handler(request))
+                if route.direct is not None:
+                    value = await route.direct()
+                else:
+                    request = Request(scope, receive)
+                    value = await route.handler(request)
+                response = value if isinstance(value, Response) else make_response(value)
             elif result.__class__ is MountMatch:
                 await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
                 return
             else:
                 routers = self._routers_for(path)
+                request = Request(scope, receive)
                 response = await self._unmatched(request, result, routers)
         except ClientDisconnect:
             return
         except Exception as exc:
+            if request is None:
+                request = Request(scope, receive)
             response = await self._handle_exception(request, exc, routers)
         try:
             await response(scope, receive, send)
         finally:
-            if request._form is not None:
+            if request is not None and request._form is not None:
                 await request.close()
 
     async def _unmatched(

@@ -110,3 +110,13 @@ def build_hook(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
     return call
 
+
+
+def takes_nothing(func: Callable[..., Any]) -> bool:
+    """True for an ``async def`` view without parameters (called with no adapter)."""
+    if not is_async_callable(func):
+        return False
+    try:
+        return not inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False

@@ -60,6 +60,8 @@ class Response:
     charset: ClassVar[str] = "utf-8"
 
     _content_type_header: ClassVar[tuple[bytes, bytes]]
+    #: True when ``render`` is not overridden, so a str body can be encoded inline.
+    _plain_render: ClassVar[bool] = True
     #: Positions in ``raw_headers`` of cookies that get ``Secure`` on HTTPS.
     _secure_auto: list[int] | tuple[()] = ()
 
@@ -71,7 +73,10 @@ class Response:
         media_type: str | None = None,
     ) -> None:
         self.status_code = status_code
-        body = self.body = self.render(content)
+        if type(content) is str and self._plain_render:
+            body = self.body = content.encode(self.charset)
+        else:
+            body = self.body = self.render(content)
         if headers is None:
             # The common case, kept short: it runs for nearly every response.
             if media_type is None:
@@ -90,6 +95,7 @@ class Response:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._plain_render = cls.render is Response.render
         if cls.media_type is not None:
             cls._content_type_header = _content_type(cls.media_type, cls.charset)
 

@@ -147,6 +147,7 @@ class Route:
     """
 
     __slots__ = (
+        "direct",
         "endpoint",
         "handler",
         "methods",
@@ -177,6 +178,7 @@ class Route:
         self.options = options
         self.template: PathTemplate
         self.handler: Any = None
+        self.direct: Callable[[], Any] | None = None
 
     @property
     def is_websocket(self) -> bool:
