@@ -22,7 +22,7 @@ from heron.concurrency import configure_threadpool
 from heron.converters import DEFAULT_CONVERTERS, Converter
 from heron.datastructures import State
 from heron.exceptions import HTTPException, ImproperlyConfigured, URLBuildError, WebSocketDisconnect
-from heron.params import build_call, build_hook, takes_nothing
+from heron.params import build_call, build_hook, takes_only_path_params
 from heron.requests import ClientDisconnect, HTTPConnection, Request
 from heron.responses import RedirectResponse, Response, make_response
 from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, Router
@@ -251,8 +251,9 @@ class App:
             where = f"View {route.describe()} for {route.path}"
             call = build_call(route.endpoint, set(route.template.converters), where)
             route.handler = call if route.is_websocket else self._wrap_view(route, call)
-            if route.handler is call and not route.is_websocket and takes_nothing(route.endpoint):
-                route.direct = route.endpoint  # called as endpoint(): no adapter per request
+            if (route.handler is call and not route.is_websocket
+                    and takes_only_path_params(route.endpoint, set(route.template.converters))):
+                route.direct = route.endpoint  # called as view(**params): no adapter
         for mount in mounts:
             if mount.name:
                 if mount.name in names:
@@ -396,11 +397,12 @@ class App:
             path = route_path(scope) if scope.get("root_path") else scope["path"]
             result = self._http_matcher.match(scope["method"], path)
             if result.__class__ is RouteMatch:
-                route, scope["path_params"] = result  # type: ignore[misc]
+                route, params = result  # type: ignore[misc]
                 scope["route"] = route
+                scope["path_params"] = params
                 routers = route.routers
                 if route.direct is not None:
-                    value = await route.direct()
+                    value = await (route.direct(**params) if params else route.direct())
                 else:
                     request = Request(scope, receive)
                     value = await route.handler(request)

@@ -112,11 +112,19 @@ def build_hook(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
 
 
-def takes_nothing(func: Callable[..., Any]) -> bool:
-    """True for an ``async def`` view without parameters (called with no adapter)."""
+def takes_only_path_params(func: Callable[..., Any], path_params: set[str]) -> bool:
+    """True for an ``async def`` view whose parameters are exactly the path's.
+
+    Such a view is called as ``view(**path_params)``, with no adapter and no
+    request object per request.
+    """
     if not is_async_callable(func):
         return False
     try:
-        return not inspect.signature(func).parameters
+        parameters = inspect.signature(func).parameters.values()
     except (TypeError, ValueError):
         return False
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return all(p.kind in keyword for p in parameters) and {
+        p.name for p in parameters
+    } == path_params

@@ -178,7 +178,7 @@ class Route:
         self.options = options
         self.template: PathTemplate
         self.handler: Any = None
-        self.direct: Callable[[], Any] | None = None
+        self.direct: Callable[..., Any] | None = None
 
     @property
     def is_websocket(self) -> bool:
