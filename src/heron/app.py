@@ -270,6 +270,7 @@ class App:
         sockets = [r for r in routes if r.is_websocket]
         self._http_matcher = _matcher.Matcher(http, mounts, self.settings.redirect_slashes)
         self._ws_matcher = _matcher.Matcher(sockets, mounts, redirect_slashes=False)
+        self._static_routes = self._http_matcher.static
         # Longest prefix first; for equal prefixes the most deeply nested router.
         self._prefixes = sorted(
             self.router.prefixes(), key=lambda p: (len(p[0]), len(p[1])), reverse=True
@@ -395,9 +396,17 @@ class App:
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
             path = route_path(scope) if scope.get("root_path") else scope["path"]
-            result = self._http_matcher.match(scope["method"], path)
-            if result.__class__ is RouteMatch:
-                route, params = result  # type: ignore[misc]
+            # Static paths are one dict lookup, done here; the matcher does the rest.
+            static = self._static_routes.get(path)
+            route = static.get(scope["method"]) if static is not None else None
+            if route is not None:
+                params: dict[str, Any] = {}
+                result: Any = None
+            else:
+                result = self._http_matcher.match(scope["method"], path)
+                if result.__class__ is RouteMatch:
+                    route, params = result
+            if route is not None:
                 scope["route"] = route
                 scope["path_params"] = params
                 routers = route.routers
