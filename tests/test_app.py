@@ -769,3 +769,22 @@ def test_websocket_view_reading_bad_query_is_closed_1008_quietly(
         session.receive_text()
     assert closed.value.code == 1008
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_middleware_that_rebuilds_the_scope_still_reaches_the_view(app: App) -> None:
+    class FreshScope:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            fresh = {k: v for k, v in scope.items() if k != "app"}
+            await self.inner(fresh, receive, send)
+
+    app.add_middleware(FreshScope)
+
+    @app.get("/")
+    async def index() -> str:
+        return "reached"
+
+    with TestClient(app) as client:
+        assert client.get("/").text == "reached"

@@ -319,7 +319,7 @@ class App:
         from heron.middleware.proxy import ProxyHeadersMiddleware
 
         settings = self.settings
-        stack: ASGIApp = self
+        stack: ASGIApp = self._reenter
         inner: list[Middleware] = []
         if settings.gzip:
             from heron.middleware.gzip import GZipMiddleware
@@ -334,7 +334,10 @@ class App:
             outer.append(Middleware(ProxyHeadersMiddleware, {"trusted": settings.trusted_proxies}))
         if settings.access_log:
             outer.append(Middleware(AccessLogMiddleware))
-        for entry in reversed([*outer, *self.user_middleware, *inner]):
+        entries = [*outer, *self.user_middleware, *inner]
+        if not entries:
+            return self  # __call__ handles requests itself
+        for entry in reversed(entries):
             stack = entry.wrap(stack)
         return stack
 
@@ -434,6 +437,12 @@ class App:
         finally:
             if request is not None and request._form is not None:
                 await request.close()
+
+    async def _reenter(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The innermost app of the middleware stack: marks the scope (even one a
+        # middleware rebuilt without "app") so that __call__ handles it directly.
+        scope["app"] = self
+        await self(scope, receive, send)
 
     async def _unmatched(
         self, request: Request, result: Any, routers: tuple[Router, ...]
