@@ -25,7 +25,7 @@ from heron.exceptions import HTTPException, ImproperlyConfigured, URLBuildError,
 from heron.params import build_call, build_hook, takes_only_path_params
 from heron.requests import ClientDisconnect, HTTPConnection, Request
 from heron.responses import RedirectResponse, Response, make_response
-from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, Router
+from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, RouteDecorators, Router
 from heron.settings import Settings
 from heron.types import ASGIApp, Receive, Scope, Send
 from heron.websockets import WebSocket, WebSocketState
@@ -47,7 +47,7 @@ class Middleware:
         return self.cls(app, **self.options)
 
 
-class App:
+class App(RouteDecorators):
     """A heron application.
 
     >>> app = App(debug=True)
@@ -106,26 +106,6 @@ class App:
         """Register a view for ``path`` and ``methods`` (default ``GET``)."""
         self._check_not_started()
         return self.router.route(path, methods, name, **options)
-
-    def get(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        """Register a ``GET`` view (``HEAD`` is answered by it too)."""
-        return self.route(path, ["GET"], name, **options)
-
-    def post(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["POST"], name, **options)
-
-    def put(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["PUT"], name, **options)
-
-    def patch(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["PATCH"], name, **options)
-
-    def delete(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["DELETE"], name, **options)
-
-    def websocket(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        """Register a websocket view; it receives a :class:`~heron.WebSocket`."""
-        return self.route(path, [WEBSOCKET], name, **options)
 
     def add_route(self, path: str, endpoint: Callable[..., Any],
                   methods: list[str] | None = None, name: str | None = None,

@@ -18,7 +18,7 @@ from heron.converters import Converter, PathConverter
 from heron.exceptions import ImproperlyConfigured, URLBuildError
 from heron.types import ASGIApp
 
-__all__ = ["Mount", "PathTemplate", "Route", "Router"]
+__all__ = ["Mount", "PathTemplate", "Route", "RouteDecorators", "Router"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -230,7 +230,39 @@ class _RouteSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class Router:
+class RouteDecorators:
+    """The verb decorators, shared by :class:`Router` and :class:`~heron.App`.
+
+    Both define ``route(path, methods, name, **options)``; these call it.
+    """
+
+    def route(
+        self, path: str, methods: list[str] | None = None, name: str | None = None, **options: Any
+    ) -> Callable[[F], F]:
+        raise NotImplementedError
+
+    def get(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Route ``GET`` (and so ``HEAD``) requests for ``path``."""
+        return self.route(path, ["GET"], name, **options)
+
+    def post(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["POST"], name, **options)
+
+    def put(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["PUT"], name, **options)
+
+    def patch(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["PATCH"], name, **options)
+
+    def delete(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ["DELETE"], name, **options)
+
+    def websocket(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Route websocket connections for ``path``; the view takes a ``WebSocket``."""
+        return self.route(path, [WEBSOCKET], name, **options)
+
+
+class Router(RouteDecorators):
     """A group of routes with a shared prefix, namespace, hooks and error handlers.
 
     This is heron's blueprint.  Declare routes with the decorators, then
@@ -300,26 +332,6 @@ class Router:
             return func
 
         return decorator
-
-    def get(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        """Route ``GET`` (and so ``HEAD``) requests for ``path``."""
-        return self.route(path, ["GET"], name, **options)
-
-    def post(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["POST"], name, **options)
-
-    def put(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["PUT"], name, **options)
-
-    def patch(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["PATCH"], name, **options)
-
-    def delete(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ["DELETE"], name, **options)
-
-    def websocket(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
-        """Route websocket connections for ``path``; the view takes a ``WebSocket``."""
-        return self.route(path, [WEBSOCKET], name, **options)
 
     def include(self, router: Router, prefix: str = "") -> None:
         """Serve another router's routes here, under an optional extra prefix."""
