@@ -76,7 +76,7 @@ def load_component(spec: str | ModuleType) -> Component:
             f"Component {name!r} has a 'router' that is not a heron Router",
             id="heron.components.E002",
         )
-    folder = Path(module.__file__).parent if getattr(module, "__file__", None) else None
+    folder = Path(module.__file__).parent if module.__file__ else None
 
     def subdir(child: str) -> Path | None:
         if folder is None:

@@ -7,10 +7,11 @@ helpers accept both.
 
 from __future__ import annotations
 
-from heron.types import Scope
+from collections.abc import Mapping
+from typing import Any
 
 
-def full_path(scope: Scope) -> str:
+def full_path(scope: Mapping[str, Any]) -> str:
     """The path the client asked for, mount prefix included."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
@@ -19,7 +20,7 @@ def full_path(scope: Scope) -> str:
     return path
 
 
-def route_path(scope: Scope) -> str:
+def route_path(scope: Mapping[str, Any]) -> str:
     """The path within this app: ``path`` without the ``root_path`` prefix."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")

@@ -214,7 +214,10 @@ class App(RouteDecorators):
         routes: list[Route] = []
         mounts: list[Mount] = []
         for item in self.router.flatten(self.converters):
-            (routes if isinstance(item, Route) else mounts).append(item)
+            if isinstance(item, Route):
+                routes.append(item)
+            else:
+                mounts.append(item)
         static = self._static_files()
         if static is not None:
             mounts.append(Mount(self.settings.static_url.rstrip("/"), static, "static"))

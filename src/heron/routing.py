@@ -382,7 +382,7 @@ class Router(RouteDecorators):
             namespace = f"{namespace}:{self.name}" if namespace else self.name
         chain = (*chain, self)
         for spec in self._specs:
-            local = spec.name or getattr(spec.endpoint, "__name__", "route")
+            local = spec.name or str(getattr(spec.endpoint, "__name__", "route"))
             full_name = f"{namespace}:{local}" if namespace else local
             path = prefix + spec.path
             route = Route(path, spec.endpoint, spec.methods, full_name, namespace, chain,

@@ -16,7 +16,7 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from heron.exceptions import ImproperlyConfigured
 
@@ -71,6 +71,11 @@ class Settings:
     #: a front proxy usually does it, and compressing secrets invites BREACH).
     gzip: bool = False
     gzip_min_size: int = 500
+
+    if TYPE_CHECKING:  # set in __new__; not dataclass fields
+        _explicit: frozenset[str]
+        _types: dict[str, Any]
+        _dotenv: dict[str, str]
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

@@ -85,8 +85,9 @@ def _run_granian(spec: str, host: str, port: int, reload: bool, workers: int,
     try:
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.log import LogLevels
     except ImportError:
         raise MissingDependency("granian", "granian") from None
     Granian(spec, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
-            reload=reload, log_level=log_level, log_access=False,
+            reload=reload, log_level=LogLevels(log_level), log_access=False,
             log_dictconfig=_log_config(log_level)).serve()
