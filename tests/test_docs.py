@@ -152,6 +152,7 @@ def test_docs_exist_and_have_examples() -> None:
 
 
 def test_fences_are_closed_and_blocks_parse() -> None:
+    assert BLOCKS, "no python blocks found in docs/"
     for block in BLOCKS:
         compile(block.code, f"docs/{block.doc}:{block.line}", "exec")
 

@@ -225,10 +225,13 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
 def json_dumps(content: Any) -> bytes:
     """Encode ``content`` as JSON bytes: datetimes, UUIDs, Decimals (as strings),
     Enums, dataclasses and pydantic models included."""
-    return orjson.dumps(content, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
 
 
 class JSONResponse(Response):
@@ -237,7 +240,8 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+        # json_dumps inlined: one call less on every JSON response.
+        return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
 
 
 class RedirectResponse(Response):
