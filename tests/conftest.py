@@ -23,10 +23,12 @@ def _clean_heron_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_app(tmp_path: Any) -> AppFactory:
-    """Build an app with a secret key, no access log and an empty root folder."""
+    """Build an app with a secret key, the test client's host allowed, no access log
+    and an empty root folder."""
 
     def factory(**settings: Any) -> App:
         settings.setdefault("secret_key", "test-secret-key")
+        settings.setdefault("allowed_hosts", ["testserver"])
         settings.setdefault("access_log", False)
         settings.setdefault("root", tmp_path)
         return App(**settings)

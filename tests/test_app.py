@@ -105,7 +105,7 @@ def test_missing_secret_key_is_fine_in_debug(make_app: Any) -> None:
 async def test_app_without_lifespan_sets_up_on_first_request(app: App) -> None:
     app.get("/")(lambda: "lazy")
     transport = httpx.ASGITransport(app=app)  # sends no lifespan events
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         assert (await client.get("/")).text == "lazy"
     assert app.setup() is app.setup()
 

@@ -39,7 +39,7 @@ class Uploads:
 
 
 def build_app(seen: Uploads | None = None, **settings: Any) -> App:
-    app = App(debug=True, **settings)
+    app = App(debug=True, csrf=False, **settings)
 
     @app.post("/form")
     async def form(request: Request) -> dict:
@@ -162,7 +162,7 @@ def test_temp_files_are_closed_after_the_request() -> None:
 
 
 def test_upload_save_copies_the_file(tmp_path: Any) -> None:
-    app = App(debug=True)
+    app = App(debug=True, csrf=False)
 
     @app.post("/save")
     async def save(request: Request) -> str:
@@ -276,7 +276,7 @@ def test_multipart_over_max_body_size_is_413() -> None:
 
 
 def test_form_is_parsed_once(client: TestClient) -> None:
-    app = App(debug=True)
+    app = App(debug=True, csrf=False)
 
     @app.post("/twice")
     async def twice(request: Request) -> dict:

@@ -18,7 +18,7 @@ def make_client(app: App) -> TestClient:
 
 @pytest.fixture
 def app() -> App:
-    app = App(debug=True, max_body_size=1000)
+    app = App(debug=True, csrf=False, max_body_size=1000)
 
     @app.route("/info/{name}", methods=["GET", "POST"])
     async def info(request: Request, name: str) -> dict:
@@ -118,7 +118,7 @@ def test_x_forwarded_headers_are_ignored_without_trusted_proxies(client: TestCli
 
 
 def test_x_forwarded_headers_are_honoured_from_a_trusted_proxy() -> None:
-    app = App(debug=True, trusted_proxies=["127.0.0.1"])
+    app = App(debug=True, csrf=False, trusted_proxies=["127.0.0.1"], allowed_hosts=["*"])
 
     @app.get("/")
     async def index(request: Request) -> dict:
@@ -144,7 +144,7 @@ def test_query_params_multi_dict(client: TestClient) -> None:
 
 
 def test_query_params_first_value_wins_on_item_access() -> None:
-    app = App(debug=True)
+    app = App(debug=True, csrf=False)
 
     @app.get("/")
     async def index(request: Request) -> str:
@@ -279,7 +279,7 @@ def test_a_view_that_ignores_the_body_is_not_limited(client: TestClient) -> None
 
 
 def test_sync_view_receives_the_request() -> None:
-    app = App(debug=True)
+    app = App(debug=True, csrf=False)
 
     @app.get("/sync/{n:int}")
     def sync_view(request: Request, n: int) -> dict:
@@ -290,7 +290,7 @@ def test_sync_view_receives_the_request() -> None:
 
 
 def test_too_many_query_fields_is_rejected() -> None:
-    app = App(debug=True, max_form_fields=3)
+    app = App(debug=True, csrf=False, max_form_fields=3)
 
     @app.get("/")
     async def index(request: Request) -> dict:
@@ -304,7 +304,7 @@ def test_too_many_query_fields_is_rejected() -> None:
 
 
 def test_url_for_on_request_builds_an_absolute_url() -> None:
-    app = App(debug=True)
+    app = App(debug=True, csrf=False)
 
     @app.get("/items/{id:int}", name="item")
     async def item(request: Request, id: int) -> str:

@@ -209,7 +209,7 @@ def test_receive_before_accept_is_a_programming_error() -> None:
 def test_sending_after_the_client_left_ends_the_view_quietly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app = App(debug=True)
+    app = App(debug=True, allowed_hosts=["testserver"])
     outcome: list[str] = []
 
     @app.websocket("/push")

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["AppNotFound", "find_app", "find_app_spec"]
+__all__ = ["AppNotFound", "find_app", "find_app_spec", "import_string"]
 
 
 class AppNotFound(Exception):
@@ -62,3 +62,23 @@ def find_app(spec: str | None) -> tuple[Any, str]:
         f"name the app explicitly, e.g. `{module_name}:my_app`."
     )
 
+
+
+def import_string(target: str) -> Any:
+    """The object ``package.module:name`` (or ``package.module.name``) names.
+
+    Raises:
+        ImportError: the module cannot be imported.
+        AttributeError: the module has no such name.
+        ValueError: ``target`` names no attribute.
+    """
+    module_name, sep, attr = target.partition(":")
+    if not sep:
+        module_name, _, attr = target.rpartition(".")
+    if not module_name or not attr:
+        raise ValueError(f"{target!r} is not 'package.module:name'")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from heron import _matcher
@@ -20,8 +20,15 @@ from heron._parsing import check_path
 from heron._scope import route_path
 from heron.concurrency import configure_threadpool
 from heron.converters import DEFAULT_CONVERTERS, Converter
+from heron.csrf import UNSAFE_METHODS
 from heron.datastructures import State
-from heron.exceptions import HTTPException, ImproperlyConfigured, URLBuildError, WebSocketDisconnect
+from heron.exceptions import (
+    HTTPException,
+    ImproperlyConfigured,
+    ServiceUnavailable,
+    URLBuildError,
+    WebSocketDisconnect,
+)
 from heron.params import build_call, build_hook, takes_only_path_params
 from heron.requests import ClientDisconnect, HTTPConnection, Request
 from heron.responses import RedirectResponse, Response, make_response
@@ -29,6 +36,13 @@ from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, RouteDecorators
 from heron.settings import Settings
 from heron.types import ASGIApp, Receive, Scope, Send
 from heron.websockets import WebSocket, WebSocketState
+
+if TYPE_CHECKING:
+    from heron.cache import Cache
+    from heron.csrf import CSRFProtection
+    from heron.security import HostValidator, SecurityHeaders
+    from heron.sessions.manager import SessionManager
+    from heron.templating import Templates
 
 __all__ = ["App", "Middleware"]
 
@@ -89,7 +103,16 @@ class App(RouteDecorators):
         self.startup_hooks: list[Callable[[], Any]] = []
         self.shutdown_hooks: list[Callable[[], Any]] = []
         self.components: dict[str, Component] = {}
+        self.context_processors: list[Callable[[Any], dict[str, Any] | None]] = []
         self._stack: ASGIApp | None = None
+        self._templates: Templates | None = None
+        self._sessions: SessionManager | None = None
+        self._cache: Cache | None = None
+        self._hosts: HostValidator | None = None
+        self._security: SecurityHeaders | None = None
+        self._csrf: CSRFProtection | None = None
+        self._session_preload = False
+        self._secure_redirect = False
         self._names: dict[str, list[Route]] = {}
         for spec in components:
             self.add_component(spec)
@@ -154,6 +177,11 @@ class App(RouteDecorators):
         self.shutdown_hooks.append(func)
         return func
 
+    def context_processor(self, func: F) -> F:
+        """Add ``func(request) -> dict`` to the variables of every rendered template."""
+        self.context_processors.append(func)
+        return func
+
     def add_component(self, spec: str | ModuleType) -> Component:
         """Wire in a component package (see :mod:`heron._components`)."""
         self._check_not_started()
@@ -186,6 +214,16 @@ class App(RouteDecorators):
                 "print(secrets.token_urlsafe(50))\"; or turn on debug for development",
                 id="heron.settings.E001",
             ))
+        from heron.security import check_hosts
+
+        host_problem = check_hosts(self.settings)
+        if host_problem is not None:
+            problems.append(host_problem)
+        if self.settings.session_backend != "cookie":
+            try:
+                self.sessions  # noqa: B018 (loads the backend)
+            except ImproperlyConfigured as exc:
+                problems.append(exc)
         try:
             self._compile()
         except ImproperlyConfigured as exc:
@@ -207,8 +245,30 @@ class App(RouteDecorators):
         if problems:
             raise problems[0]
         configure_threadpool(self.settings.thread_pool_size)
+        self._setup_security()
         self._stack = self._compose()
         return self._stack
+
+    def _setup_security(self) -> None:
+        from heron.csrf import CSRFProtection, is_exempt
+        from heron.security import HostValidator, SecurityHeaders, effective_hosts
+
+        settings = self.settings
+        hosts = HostValidator(effective_hosts(settings))
+        self._hosts = None if hosts.allow_all else hosts
+        self._security = SecurityHeaders(settings)
+        self._csrf = CSRFProtection(settings) if settings.csrf else None
+        self._session_preload = settings.session_backend != "cookie"
+        self._secure_redirect = settings.secure_redirect
+        for routes in self._names.values():
+            for route in routes:
+                if not route.methods or route.is_websocket:
+                    continue
+                route.security = self._security.for_view(route.endpoint)
+                route.csrf = (self._csrf is not None and not is_exempt(route.endpoint)
+                              and bool(route.methods & UNSAFE_METHODS))
+                if route.csrf:
+                    route.direct = None  # the check needs the request
 
     def _compile(self) -> None:
         routes: list[Route] = []
@@ -373,11 +433,16 @@ class App(RouteDecorators):
             return
         # A view without parameters never sees the request: make it only when needed.
         request: Request | None = None
+        route: Route | None = None
         routers = self._root_routers
         try:
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, f"Too many request headers (the limit is "
                                          f"{self._max_headers}).")
+            if self._hosts is not None and not self._hosts(scope):
+                raise self._bad_host(scope)
+            if self._secure_redirect and scope["scheme"] == "http":
+                raise _HTTPSRedirect()
             raw_path = scope.get("raw_path")
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
@@ -400,6 +465,10 @@ class App(RouteDecorators):
                     value = await (route.direct(**params) if params else route.direct())
                 else:
                     request = Request(scope, receive)
+                    if self._session_preload:
+                        await self._preload_session(request)
+                    if route.csrf and scope["method"] in UNSAFE_METHODS:
+                        await self._csrf.check(request)  # type: ignore[union-attr]
                     value = await route.handler(request)
                 response = value if isinstance(value, Response) else make_response(value)
             elif result.__class__ is MountMatch:
@@ -408,18 +477,64 @@ class App(RouteDecorators):
             else:
                 routers = self._routers_for(path)
                 request = Request(scope, receive)
+                if self._session_preload:
+                    await self._preload_session(request)
                 response = await self._unmatched(request, result, routers)
         except ClientDisconnect:
             return
+        except _HTTPSRedirect:
+            response = self._https_redirect(scope)
         except Exception as exc:
             if request is None:
                 request = Request(scope, receive)
             response = await self._handle_exception(request, exc, routers)
+        if request is not None and request._session is not None:
+            response = await self._commit_session(request, response, routers)
+        if self._security is not None:
+            self._security.apply(scope, response, route.security if route is not None
+                                 and route.security is not None else self._security.default)
         try:
             await response(scope, receive, send)
         finally:
             if request is not None and request._form is not None:
                 await request.close()
+
+    def _bad_host(self, scope: Scope) -> HTTPException:
+        if not self.settings.debug:
+            return HTTPException(400, "The Host header names a host this site does not serve.")
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+        return HTTPException(400, f"Host {host!r} is not in allowed_hosts; add it to the "
+                                  "allowed_hosts setting (HERON_ALLOWED_HOSTS).")
+
+    def _https_redirect(self, scope: Scope) -> Response:
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+        raw = scope.get("raw_path") or scope["path"].encode()
+        location = f"https://{host.rpartition(':')[0] if host.endswith(':80') else host}"
+        location += raw.decode("latin-1")
+        if scope.get("query_string"):
+            location += "?" + scope["query_string"].decode("latin-1")
+        return RedirectResponse(location, 301)
+
+    async def _preload_session(self, conn: HTTPConnection) -> None:
+        if self.settings.session_cookie_name in conn.cookies:
+            try:
+                await conn.load_session()
+            except ServiceUnavailable:
+                raise
+            except Exception as exc:
+                raise ServiceUnavailable(f"The session store failed: {exc!r}") from exc
+
+    async def _commit_session(self, request: Request, response: Response,
+                              routers: Sequence[Router]) -> Response:
+        if response.status_code >= 500:
+            return response  # a failed request changes nothing (as Django does)
+        try:
+            await self.sessions.commit(request, response)
+        except Exception as exc:
+            if not isinstance(exc, ServiceUnavailable):
+                exc = ServiceUnavailable(f"The session could not be saved: {exc!r}")
+            return await self._handle_exception(request, exc, routers)
+        return response
 
     async def _reenter(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The innermost app of the middleware stack: marks the scope (even one a
@@ -463,6 +578,8 @@ class App(RouteDecorators):
         child["root_path"] = scope.get("root_path", "") + mount.prefix
         child.pop("route", None)
         child.pop("path_params", None)
+        if self._security is not None and scope["type"] == "http":
+            send = self._security.wrap_send(scope, send)
         await mount.app(child, receive, send)
 
     async def _handle_exception(
@@ -470,6 +587,8 @@ class App(RouteDecorators):
     ) -> Response:
         handler, key = _find_handler(exc, routers)
         reference = None
+        if isinstance(exc, ServiceUnavailable):
+            reference = self._log_unhandled(conn, exc, exc.message)
         if key == 500:
             # A catch-all 500 page must not hide the error from the logs.
             reference = self._log_unhandled(conn, exc)
@@ -480,7 +599,7 @@ class App(RouteDecorators):
                 exc = handler_exc  # the handler itself failed: fall through to a 500
                 reference = None
         if isinstance(exc, HTTPException):
-            return error_response(conn, exc.status_code, exc.detail, exc.headers)
+            return error_response(conn, exc.status_code, exc.detail, exc.headers, reference)
         reference = reference or self._log_unhandled(conn, exc)
         if self.settings.debug:
             from heron._debug import debug_response
@@ -492,13 +611,14 @@ class App(RouteDecorators):
         return error_response(conn, 500, "The server could not answer this request.",
                               reference=reference)
 
-    def _log_unhandled(self, conn: HTTPConnection, exc: Exception) -> str:
+    def _log_unhandled(self, conn: HTTPConnection, exc: Exception, message: str = "") -> str:
         import uuid
 
         reference = uuid.uuid4().hex[:12]
         method = conn.scope.get("method", "WEBSOCKET")
-        logger.error("Unhandled %s on %s %s [ref %s]", type(exc).__name__, method,
-                     conn.scope.get("path"), reference, exc_info=exc)
+        logger.error("Unhandled %s on %s %s [ref %s]%s", type(exc).__name__, method,
+                     conn.scope.get("path"), reference, f": {message}" if message else "",
+                     exc_info=exc.__cause__ or exc if message else exc)
         return reference
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -506,6 +626,8 @@ class App(RouteDecorators):
         try:
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, "Too many request headers.")
+            if self._hosts is not None and not self._hosts(scope):
+                raise HTTPException(400, "Host not allowed")
             raw_path = scope.get("raw_path")
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
@@ -524,6 +646,8 @@ class App(RouteDecorators):
         scope["route"] = route
         scope["path_params"] = result.params  # type: ignore[union-attr]
         try:
+            if self._session_preload:
+                await self._preload_session(websocket)
             await route.handler(websocket)
         except WebSocketDisconnect:
             pass
@@ -581,10 +705,42 @@ class App(RouteDecorators):
             except Exception as exc:
                 logging.getLogger("heron").error("Shutdown hook failed: %s", exc, exc_info=exc)
                 failures.append(f"{type(exc).__name__}: {exc}")
+        if self._cache is not None:
+            await self._cache.close()
+            self._cache = None
         return failures
 
     def _mounted_apps(self) -> list[App]:
         return [m.app for m in self._http_matcher.mounts if isinstance(m.app, App)]
+
+    # -- batteries ----------------------------------------------------------
+
+    @property
+    def templates(self) -> Templates:
+        """The Jinja2 templates of the app and its components (made on first use)."""
+        if self._templates is None:
+            from heron.templating import Templates
+
+            self._templates = Templates(self)
+        return self._templates
+
+    @property
+    def sessions(self) -> SessionManager:
+        """Reads and saves ``request.session`` with the configured backend."""
+        if self._sessions is None:
+            from heron.sessions.manager import SessionManager
+
+            self._sessions = SessionManager(self)
+        return self._sessions
+
+    @property
+    def cache(self) -> Cache:
+        """The cache store the ``cache_url`` setting names (memory or Redis)."""
+        if self._cache is None:
+            from heron.cache import cache_from_url
+
+            self._cache = cache_from_url(self.settings.cache_url)
+        return self._cache
 
     # -- introspection ------------------------------------------------------
 
@@ -619,6 +775,10 @@ def _find_handler(
             if handler is not None:
                 return handler, key
     return None, (500 if not isinstance(exc, HTTPException) else None)
+
+
+class _HTTPSRedirect(Exception):
+    """Internal: answer with a redirect to the HTTPS URL (``secure_redirect``)."""
 
 
 def _caller_folder() -> Path:

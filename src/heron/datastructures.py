@@ -288,6 +288,14 @@ class MutableHeaders(Headers):
         for key, value in other.items():
             self[key] = value
 
+    def add_vary(self, *names: str) -> None:
+        """Add header names to ``Vary`` unless already listed (caches must key on them)."""
+        current = [v.strip() for v in self.get("vary", "").split(",") if v.strip()]
+        lower = {v.lower() for v in current}
+        missing = [n for n in names if n.lower() not in lower]
+        if missing:
+            self["vary"] = ", ".join([*current, *missing])
+
 
 def _header_name(key: str) -> bytes:
     if not _TOKEN.fullmatch(key):

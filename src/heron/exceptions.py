@@ -10,6 +10,7 @@ __all__ = [
     "HTTPException",
     "ImproperlyConfigured",
     "MissingDependency",
+    "ServiceUnavailable",
     "URLBuildError",
     "WebSocketDisconnect",
     "abort",
@@ -44,6 +45,19 @@ class HTTPException(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class ServiceUnavailable(HTTPException):
+    """A service the request needs (database, cache) cannot be reached: 503.
+
+    The client sees a generic message and ``Retry-After``; ``message``, which
+    may name the service, is logged on ``heron.error`` instead.
+    """
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(503, "A service this page needs is unavailable; please try again "
+                              "shortly.", {"retry-after": str(retry_after)})
+        self.message = message
 
 
 def _phrase(status_code: int) -> str:

@@ -17,6 +17,7 @@ from heron.types import Receive, Scope
 if TYPE_CHECKING:
     from heron.app import App
     from heron.routing import Route
+    from heron.sessions import Session
 
 __all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
 
@@ -40,7 +41,7 @@ class HTTPConnection:
     Every attribute is computed on first access and cached.
     """
 
-    __slots__ = ("_cookies", "_headers", "_query", "_state", "_url", "scope")
+    __slots__ = ("_cookies", "_headers", "_query", "_session", "_state", "_url", "scope")
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -49,6 +50,7 @@ class HTTPConnection:
         self._cookies: dict[str, str] | None = None
         self._url: URL | None = None
         self._state: State | None = None
+        self._session: Session | None = None
 
     @property
     def app(self) -> App:
@@ -130,6 +132,19 @@ class HTTPConnection:
         return self._state
 
     @property
+    def session(self) -> Session:
+        """The client's session (see docs/sessions.md), saved with the response if changed."""
+        if self._session is None:
+            self._session = self.app.sessions.open(self)
+        return self._session
+
+    async def load_session(self) -> Session:
+        """Load a server-side session from its store (heron does it before views run)."""
+        if self._session is None:
+            self._session = await self.app.sessions.load(self)
+        return self._session
+
+    @property
     def is_secure(self) -> bool:
         return self.scope.get("scheme") in ("https", "wss")
 
@@ -156,6 +171,7 @@ class Request(HTTPConnection):
         self._cookies = None
         self._url = None
         self._state = None
+        self._session = None
         self._body: bytes | None = None
         self._form: FormData | None = None
         self._json: Any = _MISSING

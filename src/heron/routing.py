@@ -147,6 +147,7 @@ class Route:
     """
 
     __slots__ = (
+        "csrf",
         "direct",
         "endpoint",
         "handler",
@@ -156,6 +157,7 @@ class Route:
         "options",
         "path",
         "routers",
+        "security",
         "template",
     )
 
@@ -179,6 +181,10 @@ class Route:
         self.template: PathTemplate
         self.handler: Any = None
         self.direct: Callable[..., Any] | None = None
+        #: True when unsafe methods must pass the CSRF check (set at startup).
+        self.csrf = False
+        #: Security headers for this view's responses (set at startup).
+        self.security: Any = None
 
     @property
     def is_websocket(self) -> bool:

@@ -71,6 +71,66 @@ class Settings:
     #: a front proxy usually does it, and compressing secrets invites BREACH).
     gzip: bool = False
     gzip_min_size: int = 500
+    #: Older secret keys still accepted when verifying signatures (key rotation).
+    secret_key_fallbacks: list[str] = dataclasses.field(default_factory=list, repr=False)
+
+    # -- hosts and HTTPS (docs/security.md) --------------------------------
+    #: Host names this app serves; a request for another Host gets 400.
+    #: ``.example.com`` matches the domain and its subdomains, ``*`` any host.
+    #: Empty means the localhost names in debug, and is an error in production.
+    allowed_hosts: list[str] = dataclasses.field(default_factory=list)
+    #: Redirect plain-HTTP requests to HTTPS (301).
+    secure_redirect: bool = False
+    #: ``Strict-Transport-Security`` max-age on HTTPS responses (0 = no header).
+    hsts_seconds: int = 31536000
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
+
+    # -- security headers (docs/security.md) -------------------------------
+    #: ``X-Frame-Options``: ``DENY``, ``SAMEORIGIN`` or ``None`` (no header).
+    x_frame_options: str | None = "DENY"
+    #: Send ``X-Content-Type-Options: nosniff``.
+    content_type_nosniff: bool = True
+    referrer_policy: str | None = "same-origin"
+    cross_origin_opener_policy: str | None = "same-origin"
+    #: ``Content-Security-Policy``; ``{nonce}`` becomes the per-request nonce
+    #: source (``'nonce-...'``) when a template used ``csp_nonce()``.
+    content_security_policy: str | None = (
+        "default-src 'self'; script-src 'self' {nonce}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'"
+    )
+
+    # -- CSRF (docs/security.md) -------------------------------------------
+    #: Check a CSRF token on POST, PUT, PATCH and DELETE.
+    csrf: bool = True
+    #: Other origins allowed to post here (``https://app.example.com``,
+    #: ``https://*.example.com``).
+    csrf_trusted_origins: list[str] = dataclasses.field(default_factory=list)
+    csrf_field_name: str = "csrf_token"
+    csrf_header_name: str = "X-CSRF-Token"
+
+    # -- sessions (docs/sessions.md) ---------------------------------------
+    #: ``cookie`` (signed, default), ``cache`` (the cache store: memory or
+    #: Redis), ``database``, or ``package.module:Class`` of your own backend.
+    session_backend: str = "cookie"
+    session_cookie_name: str = "heron_session"
+    session_cookie_domain: str | None = None
+    session_cookie_path: str = "/"
+    #: ``None``: Secure when the request came over HTTPS.
+    session_cookie_secure: bool | None = None
+    session_cookie_samesite: str = "lax"
+    #: Seconds a session lives after it was last saved (two weeks).
+    session_max_age: int = 14 * 24 * 3600
+    #: Send the cookie without Max-Age, so the browser drops it when closed.
+    session_expire_at_browser_close: bool = False
+
+    # -- cache -------------------------------------------------------------
+    #: ``memory://`` (this process only) or ``redis://host:port/db``.
+    cache_url: str = "memory://"
+
+    # -- templates (docs/templates.md) -------------------------------------
+    #: Re-read changed templates; ``None`` follows ``debug``.
+    template_auto_reload: bool | None = None
 
     if TYPE_CHECKING:  # set in __new__; not dataclass fields
         _explicit: frozenset[str]
@@ -137,7 +197,8 @@ def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:
 
 
 def _looks_secret(name: str) -> bool:
-    words = ("secret", "password", "token", "key", "dsn", "database_url", "redis_url")
+    words = ("secret", "password", "token", "key", "dsn", "database_url", "redis_url",
+             "cache_url")
     return any(word in name for word in words)
 
 

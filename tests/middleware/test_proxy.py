@@ -12,7 +12,7 @@ from heron.testing import TestClient
 
 
 def build_app(trusted: list[str]) -> App:
-    app = App(debug=True, trusted_proxies=trusted)
+    app = App(debug=True, trusted_proxies=trusted, allowed_hosts=["*"])
 
     @app.get("/")
     async def index(request: Request) -> dict:

@@ -1,5 +1,10 @@
 """Testing heron apps: clients and a pytest plugin (fixtures ``app`` and ``client``)."""
 
-from heron.testing.client import AsyncTestClient, TestClient, WebSocketTestSession
+from heron.testing.client import (
+    AsyncTestClient,
+    TestClient,
+    WebSocketTestSession,
+    extract_csrf_token,
+)
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
+__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession", "extract_csrf_token"]

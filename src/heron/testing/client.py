@@ -19,7 +19,8 @@ import orjson
 from heron.exceptions import WebSocketDisconnect
 from heron.types import ASGIApp, Message
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
+__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession", "allow_test_host",
+           "extract_csrf_token"]
 
 T = TypeVar("T")
 DEFAULT_BASE_URL = "http://testserver"
@@ -176,6 +177,38 @@ class WebSocketTestSession:
         await self.close()
 
 
+def allow_test_host(app: ASGIApp, base_url: str) -> None:
+    """Add the test client's host to a heron app's ``allowed_hosts`` (as Django's runner does)."""
+    from heron.app import App
+    from heron.security import HostValidator, effective_hosts
+
+    if not isinstance(app, App):
+        return
+    host = httpx.URL(base_url).host
+    settings = app.settings
+    hosts = effective_hosts(settings)
+    if not HostValidator(hosts).allows(host):
+        settings.allowed_hosts = [*hosts, host]
+        if app._hosts is not None:
+            app._hosts = HostValidator(settings.allowed_hosts)
+
+
+def extract_csrf_token(html: str, field: str = "csrf_token") -> str:
+    """The CSRF token of the first form in a page (from ``csrf_input()``), for tests.
+
+    Raises:
+        LookupError: the page has no token field.
+    """
+    import re
+
+    match = re.search(rf'<input[^>]*name="{re.escape(field)}"[^>]*value="([^"]+)"', html)
+    if match is None:
+        match = re.search(r'<meta[^>]*name="csrf-token"[^>]*content="([^"]+)"', html)
+    if match is None:
+        raise LookupError(f"No {field!r} input (or csrf-token meta tag) in the page")
+    return match.group(1)
+
+
 class AsyncTestClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` wired to an ASGI app, with cookies kept between requests.
 
@@ -187,6 +220,7 @@ class AsyncTestClient(httpx.AsyncClient):
     def __init__(self, app: ASGIApp, base_url: str = DEFAULT_BASE_URL,
                  client: tuple[str, int] = DEFAULT_CLIENT, **kwargs: Any) -> None:
         transport = httpx.ASGITransport(app=app, client=client)
+        allow_test_host(app, base_url)
         kwargs.setdefault("follow_redirects", False)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
         self.app = app
@@ -305,6 +339,7 @@ class TestClient(httpx.Client):
         self._portal = _Portal()
         # A client dropped without close() must not leave its thread running.
         self._stop_portal = weakref.finalize(self, self._portal.stop)
+        allow_test_host(app, base_url)
         kwargs.setdefault("follow_redirects", False)
         super().__init__(transport=_PortalTransport(self._portal, app, client),
                          base_url=base_url, **kwargs)

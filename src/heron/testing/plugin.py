@@ -6,16 +6,26 @@ Fixtures for users' projects:
   or ``app.py``); override it in your ``conftest.py`` to build one yourself.
 - ``client``: a :class:`~heron.testing.TestClient` with startup/shutdown run.
 - ``async_client``: the same as an :class:`~heron.testing.AsyncTestClient`.
+- ``redis_server`` (session): a throwaway :class:`~heron.testing.servers.RedisServer`.
+- ``redis_url``: its URL, with every database flushed before the test.
+- ``postgres_server`` (session): a throwaway
+  :class:`~heron.testing.servers.PostgresServer`.
+
+The server fixtures run the machine's ``redis-server`` and PostgreSQL binaries; when
+one is missing, the tests using it are skipped, or fail when ``CI=true``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from heron.testing.client import AsyncTestClient, TestClient
+
+if TYPE_CHECKING:
+    from heron.testing.servers import PostgresServer, RedisServer
 
 
 @pytest.fixture
@@ -39,3 +49,38 @@ def client(app: Any) -> Iterator[TestClient]:
 async def async_client(app: Any) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app) as test_client:
         yield test_client
+
+
+# Real servers. heron.testing.servers is imported only when a test asks for one.
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway redis-server on 127.0.0.1 for the whole test session."""
+    from heron.testing.servers import RedisServer, start_or_skip
+
+    server = start_or_skip(RedisServer())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """``redis://127.0.0.1:PORT/0`` of ``redis_server``, emptied (FLUSHALL) for this test."""
+    redis_server.flushall()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for the whole test session; its
+    ``url`` is a SQLAlchemy URL and ``create_database(name)`` gives a fresh one."""
+    from heron.testing.servers import PostgresServer, start_or_skip
+
+    server = start_or_skip(PostgresServer())
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,200 @@
+"""Cross-site request forgery protection, on by default.
+
+Every POST, PUT, PATCH and DELETE must carry a token tied to the client's
+session, in the form field ``csrf_token`` or the ``X-CSRF-Token`` header, and,
+when the browser says where it comes from, the right ``Origin``.  Templates
+get the token from ``csrf_input()`` / ``csrf_token()``.  See docs/security.md.
+
+Exempt without a decorator: requests that authenticate with an
+``Authorization`` header and send no cookies (API clients), and cookie-less
+requests whose body is not something an HTML form can send (JSON from a
+script, an empty DELETE).  Neither carries a browser's ambient credentials; a
+cookie-less *form* post still needs a token, or a page elsewhere could log
+a visitor into the attacker's account (login CSRF).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from heron.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from heron.requests import HTTPConnection, Request
+    from heron.settings import Settings
+
+__all__ = ["UNSAFE_METHODS", "CSRFError", "csrf_exempt", "get_token", "rotate_token"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SESSION_KEY = "_csrf"
+_SECRET_BYTES = 32
+# The bodies an HTML form (or a no-CORS fetch) can send cross-site without a preflight.
+_SIMPLE_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+logger = logging.getLogger("heron.security")
+
+
+class CSRFError(HTTPException):
+    """403: the CSRF check failed.  ``reason`` is shown only in debug."""
+
+    def __init__(self, reason: str, debug: bool) -> None:
+        detail = reason if debug else "The request was refused by the CSRF check."
+        super().__init__(403, detail)
+        self.reason = reason
+
+
+def csrf_exempt(view: F) -> F:
+    """Turn the CSRF check off for one view.  Dangerous: read docs/security.md first.
+
+    Only for views that a cookie-carrying browser can never abuse, such as a
+    webhook that checks its own signature.
+    """
+    view.__heron_csrf_exempt__ = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_exempt(view: Callable[..., Any]) -> bool:
+    return getattr(view, "__heron_csrf_exempt__", False) is True
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def get_token(conn: HTTPConnection) -> str:
+    """A token for this client's session, masked afresh on every call.
+
+    Masking (a random pad XORed with the secret, sent together) makes each
+    rendered page different, so compression cannot leak the secret (BREACH).
+    The first call stores a secret in the session.
+    """
+    session = conn.session
+    secret = session.get(SESSION_KEY)
+    if not isinstance(secret, str) or _decode(secret) is None:
+        secret = session[SESSION_KEY] = _new_secret()
+    raw = _decode(secret)
+    assert raw is not None
+    pad = secrets.token_bytes(len(raw))
+    return _encode(pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True)))
+
+
+def rotate_token(conn: HTTPConnection) -> None:
+    """Give the session a new secret (on login), so tokens seen before stop working."""
+    conn.session[SESSION_KEY] = _new_secret()
+
+
+def _unmask(token: str) -> bytes | None:
+    raw = _decode(token)
+    if raw is None or len(raw) != 2 * _SECRET_BYTES:
+        return None
+    pad, masked = raw[:_SECRET_BYTES], raw[_SECRET_BYTES:]
+    return bytes(a ^ b for a, b in zip(pad, masked, strict=True))
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _decode(text: str) -> bytes | None:
+    if len(text) > 200:
+        return None
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        return None
+
+
+def _origin(scheme: str, netloc: str) -> str:
+    """``scheme://host[:port]`` lower-cased, without the scheme's default port."""
+    netloc = netloc.lower()
+    host, sep, port = netloc.rpartition(":")
+    if sep and "]" not in port and port == _DEFAULT_PORTS.get(scheme):
+        netloc = host
+    return f"{scheme.lower()}://{netloc}"
+
+
+class CSRFProtection:
+    """The check run before views on unsafe methods; built once from settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.debug = settings.debug
+        self.field = settings.csrf_field_name
+        self.header = settings.csrf_header_name.lower()
+        self.trusted: set[str] = set()
+        self.trusted_suffixes: list[tuple[str, str]] = []
+        for entry in settings.csrf_trusted_origins:
+            parts = urlsplit(entry.strip())
+            if parts.netloc.startswith("*."):
+                self.trusted_suffixes.append((parts.scheme.lower(), parts.netloc[1:].lower()))
+            else:
+                self.trusted.add(_origin(parts.scheme, parts.netloc))
+
+    def _fail(self, request: Request, reason: str) -> CSRFError:
+        logger.warning("CSRF check failed on %s %s: %s", request.method, request.path, reason)
+        return CSRFError(reason, self.debug)
+
+    def origin_allowed(self, origin: str, request: Request) -> bool:
+        url = request.url
+        if origin == _origin(url.scheme, url.netloc) or origin in self.trusted:
+            return True
+        scheme, _, netloc = origin.partition("://")
+        return any(scheme == s and netloc.endswith(suffix) for s, suffix in self.trusted_suffixes)
+
+    async def check(self, request: Request) -> None:
+        """Raise :class:`CSRFError` unless the request is safe to act on."""
+        headers = request.headers
+        has_cookies = "cookie" in headers
+        if not has_cookies and "authorization" in headers:
+            return  # a token-authenticated API client: no ambient credentials
+        origin = headers.get("origin")
+        if origin is not None:
+            if not self.origin_allowed(_origin(*_split_origin(origin)), request):
+                raise self._fail(request, f"Origin checking failed: {origin} does not match "
+                                          "this site or a trusted origin.")
+        elif request.is_secure:
+            referer = headers.get("referer")
+            if not referer:
+                raise self._fail(request, "Referer checking failed: no Referer and no Origin "
+                                          "on an HTTPS request.")
+            parts = urlsplit(referer)
+            if parts.scheme != "https":
+                raise self._fail(request, "Referer checking failed: the Referer is not HTTPS.")
+            if not self.origin_allowed(_origin(parts.scheme, parts.netloc), request):
+                raise self._fail(request, f"Referer checking failed: {referer} does not match "
+                                          "this site or a trusted origin.")
+        content_type = request.content_type
+        if not has_cookies and content_type not in _SIMPLE_TYPES:
+            return  # a script's JSON (say) with no cookies: nothing to forge
+        token = headers.get(self.header)
+        if token is None and content_type in ("application/x-www-form-urlencoded",
+                                              "multipart/form-data"):
+            form = await request.form()
+            value = form.get(self.field)
+            token = value if isinstance(value, str) else None
+        if not token:
+            raise self._fail(request, f"CSRF token missing: send it in the {self.field!r} "
+                                      f"form field or the {headers_name(self.header)} header.")
+        secret = request.session.get(SESSION_KEY)
+        expected = _decode(secret) if isinstance(secret, str) else None
+        given = _unmask(token)
+        if expected is None or given is None or not hmac.compare_digest(given, expected):
+            raise self._fail(request, "CSRF token incorrect: it does not belong to this "
+                                      "session (expired, or from another session).")
+
+
+def headers_name(lower: str) -> str:
+    return "-".join(part.capitalize() if part != "csrf" else "CSRF" for part in lower.split("-"))
+
+
+def _split_origin(origin: str) -> tuple[str, str]:
+    scheme, sep, netloc = origin.strip().partition("://")
+    return (scheme, netloc) if sep else ("", origin)

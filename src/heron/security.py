@@ -1,0 +1,204 @@
+"""Secure defaults: host validation, security headers, HTTPS redirect and HSTS.
+
+All on by default and configured by settings (docs/security.md).  Per view,
+:func:`frame_options` and :func:`content_security_policy` change the headers a
+view's responses get; a header the view sets itself always wins.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from heron.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from heron.responses import Response
+    from heron.settings import Settings
+    from heron.types import Scope
+
+__all__ = ["content_security_policy", "csp_nonce", "frame_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Header = tuple[bytes, bytes]
+DEBUG_HOSTS = ("localhost", ".localhost", "127.0.0.1", "[::1]")
+NONCE_KEY = "heron.csp_nonce"
+_HOST = re.compile(r"(?:[a-z0-9._~!$&'()*+,;=%-]+|\[[0-9a-f:.]+\])(?::[0-9]*)?")
+
+
+def frame_options(value: str | None) -> Callable[[F], F]:
+    """Set ``X-Frame-Options`` for one view: ``"SAMEORIGIN"``, ``"DENY"`` or ``None`` (none).
+
+    >>> @frame_options("SAMEORIGIN")
+    ... def embeddable(): ...
+    """
+    if value is not None and value.upper() not in ("DENY", "SAMEORIGIN"):
+        raise ValueError("frame_options takes 'DENY', 'SAMEORIGIN' or None")
+
+    def decorate(view: F) -> F:
+        _overrides(view)["x_frame_options"] = value.upper() if value else None
+        return view
+
+    return decorate
+
+
+def content_security_policy(policy: str | None) -> Callable[[F], F]:
+    """Replace the ``content_security_policy`` setting for one view (``None``: no header)."""
+
+    def decorate(view: F) -> F:
+        _overrides(view)["content_security_policy"] = policy
+        return view
+
+    return decorate
+
+
+def _overrides(view: Any) -> dict[str, Any]:
+    if "__heron_security__" not in view.__dict__:
+        view.__heron_security__ = {}
+    return view.__heron_security__  # type: ignore[no-any-return]
+
+
+def csp_nonce(scope: Scope) -> str:
+    """This request's Content-Security-Policy nonce, made on first use.
+
+    Templates call it as ``csp_nonce()``: ``<script nonce="{{ csp_nonce() }}">``.
+    The policy's ``{nonce}`` source is filled in only for responses that used it.
+    """
+    nonce = scope.get(NONCE_KEY)
+    if nonce is None:
+        nonce = scope[NONCE_KEY] = secrets.token_urlsafe(18)
+    return nonce  # type: ignore[no-any-return]
+
+
+# -- hosts ------------------------------------------------------------------
+
+
+def effective_hosts(settings: Settings) -> list[str]:
+    """``allowed_hosts``, or the localhost names in debug when it is empty."""
+    if settings.allowed_hosts:
+        return list(settings.allowed_hosts)
+    return list(DEBUG_HOSTS) if settings.debug else []
+
+
+def check_hosts(settings: Settings) -> ImproperlyConfigured | None:
+    if not settings.allowed_hosts and not settings.debug:
+        return ImproperlyConfigured(
+            "allowed_hosts is empty, so every request would be refused. Set it to the host "
+            "names this app serves, e.g. HERON_ALLOWED_HOSTS=example.com,.example.org "
+            "(a leading dot also allows subdomains)",
+            id="heron.security.E001",
+        )
+    return None
+
+
+class HostValidator:
+    """Checks a request's ``Host`` against ``allowed_hosts``; verdicts are memoised."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        patterns = [p.strip().lower().rstrip(".") for p in patterns if p.strip()]
+        self.allow_all = "*" in patterns
+        self.exact = {p for p in patterns if not p.startswith(".")}
+        self.suffixes = tuple(p for p in patterns if p.startswith("."))
+        self._seen: dict[bytes, bool] = {}
+
+    def __call__(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:  # noqa: B007 (value is used after the loop)
+            if name == b"host":
+                break
+        else:  # HTTP/1.0 without Host: the server's own name
+            server = scope.get("server")
+            value = (server[0] if server else "").encode("latin-1")
+        verdict = self._seen.get(value)
+        if verdict is None:
+            verdict = self.allows(value.decode("latin-1"))
+            if len(self._seen) < 1024:  # a flood of made-up hosts is not remembered
+                self._seen[value] = verdict
+        return verdict
+
+    def allows(self, host: str) -> bool:
+        host = host.strip().lower()
+        if not _HOST.fullmatch(host):
+            return False
+        if host.startswith("["):
+            domain = host[: host.index("]") + 1]
+        else:
+            domain = host.rpartition(":")[0] if ":" in host else host
+        domain = domain.rstrip(".")
+        if self.allow_all:
+            return True
+        return domain in self.exact or any(
+            domain == suffix[1:] or domain.endswith(suffix) for suffix in self.suffixes
+        )
+
+
+# -- headers ----------------------------------------------------------------
+
+
+class SecurityHeaders:
+    """The headers added to every response, computed once per view at startup."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hsts: Header | None = None
+        if settings.hsts_seconds > 0 and not settings.debug:
+            value = f"max-age={settings.hsts_seconds}"
+            if settings.hsts_include_subdomains:
+                value += "; includeSubDomains"
+            if settings.hsts_preload:
+                value += "; preload"
+            self.hsts = (b"strict-transport-security", value.encode("latin-1"))
+        self.default = self.for_view(None)
+
+    def for_view(self, view: Any) -> tuple[list[Header], str | None]:
+        """(fixed headers, CSP template with ``{nonce}`` or ``None``) for a view."""
+        settings = self.settings
+        overrides = getattr(view, "__heron_security__", {}) if view is not None else {}
+        headers: list[Header] = []
+        if settings.content_type_nosniff:
+            headers.append((b"x-content-type-options", b"nosniff"))
+        frame = overrides.get("x_frame_options", settings.x_frame_options)
+        if frame:
+            headers.append((b"x-frame-options", frame.upper().encode("latin-1")))
+        if settings.referrer_policy:
+            headers.append((b"referrer-policy", settings.referrer_policy.encode("latin-1")))
+        if settings.cross_origin_opener_policy:
+            headers.append((b"cross-origin-opener-policy",
+                            settings.cross_origin_opener_policy.encode("latin-1")))
+        policy = overrides.get("content_security_policy", settings.content_security_policy)
+        if policy and "{nonce}" not in policy:
+            headers.append((b"content-security-policy", policy.encode("latin-1")))
+            policy = None
+        return headers, policy or None
+
+    def apply(self, scope: Scope, response: Response,
+              view_headers: tuple[list[Header], str | None]) -> None:
+        """Add the headers the response does not set itself."""
+        raw = response.raw_headers
+        fixed, policy = view_headers
+        present = {name for name, _ in raw}
+        raw += [h for h in fixed if h[0] not in present]
+        if policy is not None and b"content-security-policy" not in present:
+            nonce = scope.get(NONCE_KEY)
+            value = policy.replace("{nonce}", f"'nonce-{nonce}'" if nonce else "")
+            value = " ".join(value.split()).replace(" ;", ";")
+            raw.append((b"content-security-policy", value.encode("latin-1")))
+        if (self.hsts is not None and scope.get("scheme") == "https"
+                and b"strict-transport-security" not in present):
+            raw.append(self.hsts)
+
+    def wrap_send(self, scope: Scope, send: Any) -> Any:
+        """A ``send`` that adds the default headers to a mounted app's responses."""
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                from heron.responses import Response
+
+                carrier = Response.__new__(Response)
+                carrier.raw_headers = list(message.get("headers", []))
+                self.apply(scope, carrier, self.default)
+                message = {**message, "headers": carrier.raw_headers}
+            await send(message)
+
+        return send_with_headers

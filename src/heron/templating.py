@@ -1,0 +1,234 @@
+"""Jinja2 templates: ``render(request, "page.html", title=...)``.
+
+Templates are looked up in the app's ``templates/`` folder, then in each
+component's, in the order the components were given, so the app overrides
+any component and an earlier component a later one.  Autoescaping is on for
+``.html``, ``.htm``, ``.xml`` and ``.jinja`` files.  See docs/templates.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from markupsafe import Markup
+
+from heron.responses import HTMLResponse
+
+if TYPE_CHECKING:
+    from heron.app import App
+    from heron.requests import HTTPConnection
+
+__all__ = ["Markup", "TemplateNotFound", "Templates", "render", "render_async"]
+
+AUTOESCAPE_EXTENSIONS = ("html", "htm", "xml", "jinja")
+
+
+class TemplateNotFound(jinja2.TemplateNotFound):
+    """No folder has the template; the message names every folder searched."""
+
+    def __init__(self, name: str, folders: list[Path]) -> None:
+        searched = "\n".join(
+            f"  {folder}" + ("" if folder.is_dir() else "  (no such folder)") for folder in folders
+        )
+        super().__init__(name, f"Template {name!r} was not found. Folders searched, in "
+                               f"order:\n{searched or '  (none)'}")
+        self.folders = folders
+
+
+class Templates:
+    """The app's template environments (sync, and async on first use).
+
+    Args:
+        app: the app; its settings and components give the folders.
+        folders: override the folders (tests, or a template-only app).
+    """
+
+    def __init__(self, app: App, folders: list[Path] | None = None) -> None:
+        self.app = app
+        settings = app.settings
+        if folders is None:
+            folders = [app.root / settings.templates_dir]
+            folders += [c.templates_dir for c in app.components.values() if c.templates_dir]
+        self.folders = folders
+        reload = settings.template_auto_reload
+        self.auto_reload = settings.debug if reload is None else reload
+        self.globals: dict[str, Any] = {
+            "url_for": _url_for,
+            "static": _static_helper(settings.static_url),
+            "csrf_token": _csrf_token,
+            "csrf_input": _csrf_input,
+            "csp_nonce": _csp_nonce,
+            "get_flashed_messages": _get_flashed_messages,
+            "config": settings.public(),
+        }
+        self.filters: dict[str, Callable[..., Any]] = {}
+        self.env = self._environment(enable_async=False)
+        self._async_env: jinja2.Environment | None = None
+
+    def _environment(self, enable_async: bool) -> jinja2.Environment:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
+            autoescape=jinja2.select_autoescape(AUTOESCAPE_EXTENSIONS, default_for_string=True),
+            auto_reload=self.auto_reload,
+            enable_async=enable_async,
+            cache_size=1000,
+        )
+        env.globals.update(self.globals)
+        env.filters.update(self.filters)
+        return env
+
+    @property
+    def async_env(self) -> jinja2.Environment:
+        """The environment whose templates may ``await`` (made on first use)."""
+        if self._async_env is None:
+            self._async_env = self._environment(enable_async=True)
+        return self._async_env
+
+    def add_global(self, name: str, value: Any) -> None:
+        """Make ``value`` available in every template as ``name``."""
+        self.globals[name] = value
+        for env in (self.env, self._async_env):
+            if env is not None:
+                env.globals[name] = value
+
+    def add_filter(self, name: str, func: Callable[..., Any]) -> None:
+        """Make ``func`` usable as ``{{ value|name }}``."""
+        self.filters[name] = func
+        for env in (self.env, self._async_env):
+            if env is not None:
+                env.filters[name] = func
+
+    def get_template(self, name: str | jinja2.Template,
+                     env: jinja2.Environment | None = None) -> jinja2.Template:
+        """The compiled template.
+
+        Raises:
+            TemplateNotFound: naming every folder searched.
+        """
+        env = env or self.env
+        try:
+            return env.get_template(name)
+        except jinja2.TemplateNotFound as exc:
+            if isinstance(exc, TemplateNotFound) or exc.name != name:
+                raise  # a template that *includes* a missing one: keep Jinja's message
+            raise TemplateNotFound(str(name), self.folders) from None
+
+    def context(self, conn: HTTPConnection | None, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The render context: request, ``messages``, context processors, then ``values``."""
+        context: dict[str, Any] = {}
+        if conn is not None:
+            from heron.flash import Messages
+
+            context["request"] = conn
+            context["messages"] = Messages(conn)
+            for processor in self.app.context_processors:
+                context.update(processor(conn) or {})
+        context.update(values)
+        return context
+
+    def render_string(self, conn: HTTPConnection | None, name: str,
+                      values: Mapping[str, Any]) -> str:
+        return self.get_template(name).render(self.context(conn, values))
+
+    async def render_string_async(self, conn: HTTPConnection | None, name: str,
+                                  values: Mapping[str, Any]) -> str:
+        template = self.get_template(name, self.async_env)
+        rendered: str = await template.render_async(self.context(conn, values))
+        return rendered
+
+
+def render(request: HTTPConnection, name: str, context: Mapping[str, Any] | None = None, /, *,
+           status_code: int = 200, headers: Mapping[str, str] | None = None,
+           **values: Any) -> HTMLResponse:
+    """Render template ``name`` into an HTML response.
+
+    ``context`` and keyword arguments become template variables, as do
+    ``request``, ``messages`` and the app's context processors' values.
+    """
+    values = {**(context or {}), **values}
+    body = request.app.templates.render_string(request, name, values)
+    return HTMLResponse(body, status_code, headers)
+
+
+async def render_async(request: HTTPConnection, name: str,
+                       context: Mapping[str, Any] | None = None, /, *, status_code: int = 200,
+                       headers: Mapping[str, str] | None = None, **values: Any) -> HTMLResponse:
+    """Like :func:`render`, with Jinja's async mode: templates may call async functions
+    (``{{ await_me() }}`` awaits them) and iterate async iterables."""
+    values = {**(context or {}), **values}
+    body = await request.app.templates.render_string_async(request, name, values)
+    return HTMLResponse(body, status_code, headers)
+
+
+# -- globals ------------------------------------------------------------------
+
+
+def _request(context: Any) -> HTTPConnection:
+    request = context.get("request")
+    if request is None:
+        raise RuntimeError("This template helper needs `request` in the context: "
+                           "render with render(request, ...)")
+    return request  # type: ignore[no-any-return]
+
+
+@jinja2.pass_context
+def _url_for(context: Any, name: str, /, _external: bool = False, **params: Any) -> str:
+    """The URL of a route: a path, or an absolute URL with ``_external=True``."""
+    request = _request(context)
+    if _external:
+        return request.url_for(name, **params)
+    if name.startswith(".") and request.route is not None:
+        namespace = request.route.namespace
+        name = f"{namespace}:{name[1:]}" if namespace else name[1:]
+    root: str = request.scope.get("root_path", "")
+    return root + request.app.url_path_for(name, **params)
+
+
+def _static_helper(static_url: str) -> Callable[..., str]:
+    prefix = static_url.rstrip("/")
+
+    @jinja2.pass_context
+    def static(context: Any, path: str) -> str:
+        """The URL of a static file (under the mount prefix, if any)."""
+        request = context.get("request")
+        root = request.scope.get("root_path", "") if request is not None else ""
+        return f"{root}{prefix}/{path.lstrip('/')}"
+
+    return static
+
+
+@jinja2.pass_context
+def _csrf_token(context: Any) -> str:
+    from heron.csrf import get_token
+
+    return get_token(_request(context))
+
+
+@jinja2.pass_context
+def _csrf_input(context: Any) -> Markup:
+    from heron.csrf import get_token
+
+    request = _request(context)
+    field = request.app.settings.csrf_field_name
+    return Markup('<input type="hidden" name="{}" value="{}">').format(field, get_token(request))
+
+
+@jinja2.pass_context
+def _csp_nonce(context: Any) -> str:
+    from heron.security import csp_nonce
+
+    return csp_nonce(_request(context).scope)
+
+
+@jinja2.pass_context
+def _get_flashed_messages(context: Any, with_categories: bool = False,
+                          category_filter: tuple[str, ...] | list[str] = ()) -> list[Any]:
+    from heron.flash import get_flashed_messages
+
+    messages: list[Any] = get_flashed_messages(
+        _request(context), with_categories, category_filter  # type: ignore[call-overload]
+    )
+    return messages
