@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -12,8 +12,18 @@ PEERS_DIR = BENCH_DIR / "peers"
 
 DEFAULT_ROUTES = 500
 ROUTE_ID = 12345
-ENDPOINTS = ("plaintext", "json", "route")
+# API endpoints: served by every peer's main app (``module``).
+API_ENDPOINTS = ("plaintext", "json", "route")
+# Server-rendered-site endpoints: served by a peer's site app (``site_module``), if it has one.
+SITE_ENDPOINTS = ("template", "session")
+ENDPOINTS = API_ENDPOINTS + SITE_ENDPOINTS
 BASELINE = "raw"
+HERON = "heron"
+SITE_PATHS = {"template": "/page", "session": "/counter"}
+# What every site app's /page must contain (escaped by the engine) and must not contain.
+PAGE_MUST_HAVE = ("Widget #9 &lt;small&gt;", "Spring catalogue &amp; offers", "<p>10 items</p>")
+PAGE_MUST_NOT_HAVE = ("<small>", "<ann@example.com>")
+PAGE_ROWS = 10
 
 Interface = Literal["asgi", "wsgi"]
 
@@ -27,11 +37,24 @@ class Peer:
     attr: str
     interface: Interface
     env: dict[str, str] = field(default_factory=dict)
+    site_module: str | None = None  # serves SITE_ENDPOINTS (same ``attr``), if any
 
     @property
     def target(self) -> str:
         """``module:attr`` as understood by uvicorn, granian and gunicorn."""
         return f"{self.module}:{self.attr}"
+
+    def serves(self, endpoint: str) -> bool:
+        """True if this peer takes part in ``endpoint``."""
+        return endpoint in API_ENDPOINTS or self.site_module is not None
+
+    def app_for(self, endpoint: str) -> Peer:
+        """The peer whose ``module`` serves ``endpoint`` (``self``, or its site app)."""
+        if endpoint in API_ENDPOINTS:
+            return self
+        if self.site_module is None:
+            raise ValueError(f"{self.name} does not serve {endpoint!r}")
+        return replace(self, module=self.site_module, site_module=None)
 
     @property
     def path(self) -> Path:
@@ -42,14 +65,28 @@ class Peer:
 PEERS: dict[str, Peer] = {
     peer.name: peer
     for peer in (
-        Peer("raw", "raw_asgi", "app", "asgi"),
-        Peer("heron", "heron_app", "app", "asgi"),
+        Peer("raw", "raw_asgi", "app", "asgi", site_module="raw_site"),
+        Peer("heron", "heron_app", "app", "asgi", site_module="heron_site"),
         Peer("starlette", "starlette_app", "app", "asgi"),
         Peer("fastapi", "fastapi_app", "app", "asgi"),
         Peer("litestar", "litestar_app", "app", "asgi"),
-        Peer("django", "django_app", "asgi_app", "asgi", {"BENCH_DJANGO_ASYNC": "1"}),
-        Peer("flask", "flask_app", "app", "wsgi"),
-        Peer("django-wsgi", "django_app", "wsgi_app", "wsgi", {"BENCH_DJANGO_ASYNC": "0"}),
+        Peer(
+            "django",
+            "django_app",
+            "asgi_app",
+            "asgi",
+            {"BENCH_DJANGO_ASYNC": "1"},
+            site_module="django_site",
+        ),
+        Peer("flask", "flask_app", "app", "wsgi", site_module="flask_site"),
+        Peer(
+            "django-wsgi",
+            "django_app",
+            "wsgi_app",
+            "wsgi",
+            {"BENCH_DJANGO_ASYNC": "0"},
+            site_module="django_site",
+        ),
     )
 }
 
@@ -63,6 +100,8 @@ def endpoint_path(endpoint: str, routes: int = DEFAULT_ROUTES) -> str:
     """The request path for ``endpoint`` when the app registers ``routes`` routes."""
     if endpoint == "route":
         return f"/r{route_index(routes)}/{ROUTE_ID}"
+    if endpoint in SITE_PATHS:
+        return SITE_PATHS[endpoint]
     if endpoint in ENDPOINTS:
         return f"/{endpoint}"
     raise ValueError(f"unknown endpoint {endpoint!r}")
@@ -74,6 +113,12 @@ def check_response(
     """Return a description of what is wrong with a response, or ``None`` if it is right."""
     if status != 200:
         return f"status {status}, body {body[:200]!r}"
+    if endpoint == "template":
+        return check_page(content_type, body)
+    if endpoint == "session":
+        if not content_type.startswith("text/plain"):
+            return f"content-type {content_type!r}"
+        return None if body.isdigit() else f"body {body[:200]!r}, expected the counter"
     if endpoint == "plaintext":
         if not content_type.startswith("text/plain"):
             return f"content-type {content_type!r}"
@@ -90,6 +135,47 @@ def check_response(
     except ValueError:
         return f"invalid JSON {body[:200]!r}"
     return None if decoded == expected else f"JSON {decoded!r}, expected {expected!r}"
+
+
+def check_page(content_type: str, body: bytes) -> str | None:
+    """What is wrong with a ``/page`` response, or ``None``."""
+    if not content_type.startswith("text/html"):
+        return f"content-type {content_type!r}"
+    text = body.decode("utf-8", errors="replace")
+    missing = [s for s in PAGE_MUST_HAVE if s not in text]
+    unescaped = [s for s in PAGE_MUST_NOT_HAVE if s in text]
+    rows = text.count("<tr class=")
+    if missing or unescaped or rows != PAGE_ROWS:
+        return f"page: missing {missing}, unescaped {unescaped}, {rows} rows ({len(body)} bytes)"
+    return None
+
+
+def cookie_pair(set_cookie: str) -> str:
+    """``name=value`` from a ``Set-Cookie`` header value (what a browser sends back)."""
+    return set_cookie.split(";", 1)[0].strip()
+
+
+def check_session_pair(
+    first: tuple[int, str, bytes, str | None], second: tuple[int, str, bytes, str | None]
+) -> str | None:
+    """Check two ``/counter`` responses: without a cookie, then with the first's cookie.
+
+    Each item is (status, content type, body, Set-Cookie value or ``None``).  The
+    first must say 1 and set a cookie; the second, sent with that cookie, must
+    say 2 and set a new one, i.e. the session was decoded and re-encoded.
+    """
+    for label, (status, content_type, body, set_cookie), expected in (
+        ("first", first, b"1"),
+        ("second", second, b"2"),
+    ):
+        problem = check_response("session", DEFAULT_ROUTES, status, content_type, body)
+        if problem is None and body != expected:
+            problem = f"counter {body!r}, expected {expected!r}"
+        if problem is None and not set_cookie:
+            problem = "no Set-Cookie"
+        if problem is not None:
+            return f"session ({label} request): {problem}"
+    return None
 
 
 def parse_names(raw: str, known: tuple[str, ...], what: str) -> list[str]:

@@ -9,6 +9,7 @@ each repetition), and the overhead relative to the raw ASGI app.
     python benchmarks/inprocess.py
     python benchmarks/inprocess.py --frameworks heron,starlette --iterations 20000
     python benchmarks/inprocess.py --routes 10,500,1000     # heron's routing cost
+    python benchmarks/inprocess.py --frameworks heron --endpoints template,session
 
 See ``benchmarks/README.md`` for caveats.
 """
@@ -33,8 +34,11 @@ from _shared import (
     DEFAULT_ROUTES,
     ENDPOINTS,
     PEERS,
+    PEERS_DIR,
     Peer,
     check_response,
+    check_session_pair,
+    cookie_pair,
     endpoint_path,
     parse_names,
     parse_route_counts,
@@ -121,6 +125,8 @@ def load_app(peer: Peer, routes: int) -> ASGIApp:
     """
     os.environ.update(peer.env)
     os.environ["BENCH_ROUTES"] = str(routes)
+    if str(PEERS_DIR) not in sys.path:  # the site apps import _site_data
+        sys.path.insert(0, str(PEERS_DIR))
     module_name = f"{peer.module}__bench_r{routes}"
     spec = importlib.util.spec_from_file_location(module_name, peer.path)
     if spec is None or spec.loader is None:
@@ -175,7 +181,7 @@ async def stop_lifespan(span: Lifespan) -> None:
 # --------------------------------------------------------------------------- requests
 
 
-def build_scope(path: str, span: Lifespan) -> Scope:
+def build_scope(path: str, span: Lifespan, cookie: str | None = None) -> Scope:
     """A realistic HTTP scope, like the one uvicorn builds for a wrk request."""
     scope: Scope = {
         "type": "http",
@@ -191,6 +197,8 @@ def build_scope(path: str, span: Lifespan) -> Scope:
         "query_string": b"",
         "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")],
     }
+    if cookie is not None:
+        scope["headers"].append((b"cookie", cookie.encode("latin-1")))
     if span.supported:
         scope["state"] = span.state
     return scope
@@ -225,10 +233,11 @@ async def call_once(app: ASGIApp, template: Scope) -> None:
     await app(dict(template), receive, send)
 
 
-async def call_and_capture(app: ASGIApp, template: Scope) -> tuple[int, str, bytes]:
-    """One request, returning status, content type and body (for validation)."""
+async def call_and_capture(app: ASGIApp, template: Scope) -> tuple[int, str, bytes, str | None]:
+    """One request, returning status, content type, body and Set-Cookie (for validation)."""
     status = 0
     content_type = ""
+    set_cookie: str | None = None
     body = bytearray()
     state = {"pending": True}
 
@@ -240,16 +249,18 @@ async def call_and_capture(app: ASGIApp, template: Scope) -> tuple[int, str, byt
         return DISCONNECT_MESSAGE
 
     async def send(message: Message) -> None:
-        nonlocal status, content_type
+        nonlocal status, content_type, set_cookie
         if message["type"] == "http.response.start":
             status = message["status"]
             headers = {k.lower(): v for k, v in message.get("headers", [])}
             content_type = headers.get(b"content-type", b"").decode()
+            if b"set-cookie" in headers:
+                set_cookie = headers[b"set-cookie"].decode("latin-1")
         elif message["type"] == "http.response.body":
             body.extend(message.get("body", b""))
 
     await asyncio.wait_for(app(dict(template), receive, send), timeout=10)
-    return status, content_type, bytes(body)
+    return status, content_type, bytes(body), set_cookie
 
 
 async def time_batch(app: ASGIApp, template: Scope, iterations: int) -> float:
@@ -276,6 +287,49 @@ class Target:
     samples: list[float] = field(default_factory=list)
 
 
+def app_groups(name: str, endpoints: Sequence[str]) -> list[tuple[Peer, list[str]]]:
+    """The apps of peer ``name`` to load, each with the endpoints it serves here.
+
+    Django's settings are global to the process, so its API app
+    (``django_app.py``) and site app (``django_site.py``) cannot both be
+    loaded: when both are asked for, only the API app is (see NOTES).
+    """
+    peer = PEERS[name]
+    groups: dict[str, tuple[Peer, list[str]]] = {}
+    for endpoint in endpoints:
+        if peer.serves(endpoint):
+            app = peer.app_for(endpoint)
+            groups.setdefault(app.module, (app, []))[1].append(endpoint)
+    if name == "django" and len(groups) > 1:
+        del groups[PEERS[name].site_module or ""]
+        NOTES.append(
+            "django's site endpoints were not run: its settings are global to the process, so "
+            "run them on their own (`--frameworks django --endpoints template,session`)"
+        )
+    return list(groups.values())
+
+
+NOTES: list[str] = []
+
+
+async def request_scope(
+    app: ASGIApp, endpoint: str, routes: int, span: Lifespan
+) -> tuple[Scope, str | None]:
+    """The scope to time for ``endpoint``, and what is wrong with its response (or None).
+
+    For ``session`` the scope carries the cookie a first request got, so each
+    timed request decodes, changes and re-signs the session.
+    """
+    path = endpoint_path(endpoint, routes)
+    scope = build_scope(path, span)
+    if endpoint != "session":
+        return scope, check_response(endpoint, routes, *(await call_and_capture(app, scope))[:3])
+    first = await call_and_capture(app, scope)
+    scope = build_scope(path, span, cookie_pair(first[3] or ""))
+    second = await call_and_capture(app, scope)
+    return scope, check_session_pair(first, second)
+
+
 async def prepare(opts: Options) -> tuple[list[Target], list[Lifespan], dict[str, str]]:
     """Load every app, run lifespan startup, validate each endpoint once."""
     targets: list[Target] = []
@@ -283,20 +337,20 @@ async def prepare(opts: Options) -> tuple[list[Target], list[Lifespan], dict[str
     failures: dict[str, str] = {}
     for routes in opts.routes or [DEFAULT_ROUTES]:
         for name in opts.frameworks:
-            try:
-                app = load_app(PEERS[name], routes)
-                span = await start_lifespan(app)
-            except Exception as exc:
-                failures[f"{name} ({routes} routes)"] = f"{type(exc).__name__}: {exc}"
-                continue
-            spans.append(span)
-            for endpoint in opts.endpoints:
-                scope = build_scope(endpoint_path(endpoint, routes), span)
-                problem = check_response(endpoint, routes, *await call_and_capture(app, scope))
-                if problem is not None:
-                    failures[f"{name} {endpoint} ({routes} routes)"] = problem
+            for peer, endpoints in app_groups(name, opts.endpoints):
+                try:
+                    app = load_app(peer, routes)
+                    span = await start_lifespan(app)
+                except Exception as exc:
+                    failures[f"{peer.module} ({routes} routes)"] = f"{type(exc).__name__}: {exc}"
                     continue
-                targets.append(Target(name, endpoint, routes, app, scope))
+                spans.append(span)
+                for endpoint in endpoints:
+                    scope, problem = await request_scope(app, endpoint, routes, span)
+                    if problem is not None:
+                        failures[f"{name} {endpoint} ({routes} routes)"] = problem
+                        continue
+                    targets.append(Target(name, endpoint, routes, app, scope))
     return targets, spans, failures
 
 
@@ -414,9 +468,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         table = routes_table(targets) if opts.routes else endpoint_table(targets)
     lines = header(opts) + table
-    if failures:
+    if failures or NOTES:
         lines.append("")
         lines.extend(f"- **{what} failed**: {why}" for what, why in failures.items())
+        lines.extend(f"- {note}" for note in NOTES)
     print("\n".join(lines))
     return 1 if failures else 0
 

@@ -9,6 +9,11 @@ count minus the raw ASGI app's, and ``raw / heron`` is the throughput ratio a
 CPU-bound server would show.
 
     python benchmarks/instructions.py --frameworks raw,heron --endpoints plaintext,json,route
+    python benchmarks/instructions.py --frameworks raw,heron --endpoints template,session
+
+``template`` and ``session`` are served by the site apps (``raw_site.py``,
+``heron_site.py``); for ``session`` every counted request carries the cookie
+that an earlier request received, so each one decodes and re-signs it.
 
 Needs ``valgrind`` (Debian package).  Each framework and endpoint takes about
 half a minute.
@@ -37,7 +42,15 @@ TARGETS = {
     "fastapi": "fastapi_app:app",
     "litestar": "litestar_app:app",
 }
-ENDPOINTS = {"plaintext": "/plaintext", "json": "/json", "route": "/r250/123"}
+# The site endpoints are served by each framework's site app.
+SITE_TARGETS = {"raw": "raw_site:app", "heron": "heron_site:app"}
+ENDPOINTS = {
+    "plaintext": "/plaintext",
+    "json": "/json",
+    "route": "/r250/123",
+    "template": "/page",
+    "session": "/counter",
+}
 
 
 def _free_port() -> int:
@@ -72,18 +85,30 @@ def total_instructions(target: str, path: str, requests: int) -> int:
              "--http", "httptools"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
+        failure = ""
         try:
             conn = _connect(port, path, time.monotonic() + 300)
-            for _ in range(requests):
+            headers = {}
+            if path == ENDPOINTS["session"]:  # carry the session the first request started
                 conn.request("GET", path)
                 response = conn.getresponse()
                 response.read()
+                set_cookie = response.getheader("set-cookie") or ""
+                headers["Cookie"] = set_cookie.split(";", 1)[0]
+            for _ in range(requests):
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
                 if response.status != 200:
-                    raise RuntimeError(f"{target} answered {response.status} for {path}")
+                    failure = f"{target} answered {response.status} for {path}"
+                    break
             conn.close()
         finally:
             server.send_signal(signal.SIGINT)
             _, err = server.communicate(timeout=600)
+        if failure:
+            log = b"\n".join(line for line in err.splitlines() if not line.startswith(b"=="))
+            raise RuntimeError(f"{failure}; server output:\n{log[-3000:].decode(errors='replace')}")
         found = re.search(rb"Collected : (\d+)", err)
         if found is None:
             raise RuntimeError(f"callgrind printed no total for {target}: {err[-500:]!r}")
@@ -108,9 +133,12 @@ def main() -> None:
     print("|---|---|---:|---:|---:|")
     for endpoint in args.endpoints.split(","):
         path = ENDPOINTS[endpoint]
-        raw = per_request(TARGETS["raw"], path, args.low, args.high)
+        targets = SITE_TARGETS if endpoint in ("template", "session") else TARGETS
+        raw = per_request(targets["raw"], path, args.low, args.high)
         for name in frameworks:
-            count = raw if name == "raw" else per_request(TARGETS[name], path, args.low, args.high)
+            if name not in targets:
+                continue
+            count = raw if name == "raw" else per_request(targets[name], path, args.low, args.high)
             print(f"| {name} | {endpoint} | {count:,.0f} | {count - raw:+,.0f} | "
                   f"{raw / count:.3f}x |", flush=True)
 

@@ -9,6 +9,7 @@ server, and prints a markdown table with the median over ``--rounds``.
     python benchmarks/run.py --frameworks heron,starlette --duration 3
     python benchmarks/run.py --server granian
     python benchmarks/run.py --routes 10,500,1000              # routing flatness
+    python benchmarks/run.py --endpoints template,session   # site scenarios
 
 See ``benchmarks/README.md`` for what is measured and the caveats.
 """
@@ -40,10 +41,13 @@ from _shared import (
     BASELINE,
     DEFAULT_ROUTES,
     ENDPOINTS,
+    HERON,
     PEERS,
     PEERS_DIR,
     Peer,
     check_response,
+    check_session_pair,
+    cookie_pair,
     endpoint_path,
     parse_names,
     parse_route_counts,
@@ -66,6 +70,10 @@ VERSIONED_PACKAGES = (
     "django",
     "uvloop",
     "httptools",
+    "jinja2",
+    "itsdangerous",
+    "werkzeug",
+    "orjson",
 )
 
 
@@ -209,13 +217,20 @@ def server_command(peer: Peer, server: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def fetch(port: int, path: str, timeout: float = 5.0) -> tuple[int, str, bytes]:
-    """GET ``path`` and return status, content type and body."""
+def fetch(
+    port: int, path: str, timeout: float = 5.0, headers: dict[str, str] | None = None
+) -> tuple[int, str, bytes, str | None]:
+    """GET ``path``; return status, content type, body and the first Set-Cookie (or None)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
-        return response.status, response.getheader("content-type", ""), response.read()
+        return (
+            response.status,
+            response.getheader("content-type", ""),
+            response.read(),
+            response.getheader("set-cookie"),
+        )
     finally:
         conn.close()
 
@@ -278,13 +293,28 @@ def running_server(peer: Peer, server: str, routes: int, pinning: Pinning) -> It
             stop(proc)
 
 
-def validate(port: int, endpoints: Sequence[str], routes: int) -> None:
-    """Raise if any endpoint does not return the expected response."""
+def validate(port: int, endpoints: Sequence[str], routes: int) -> dict[str, list[str]]:
+    """Raise if any endpoint does not return the expected response.
+
+    Returns the extra request headers wrk must send per endpoint: for
+    ``session``, the cookie from a first request, so that every wrk request
+    carries a valid session that the app decodes, changes and signs again.
+    """
+    extra: dict[str, list[str]] = {}
     for endpoint in endpoints:
-        status, content_type, body = fetch(port, endpoint_path(endpoint, routes))
-        problem = check_response(endpoint, routes, status, content_type, body)
+        path = endpoint_path(endpoint, routes)
+        if endpoint == "session":
+            first = fetch(port, path)
+            cookie = cookie_pair(first[3] or "")
+            second = fetch(port, path, headers={"Cookie": cookie})
+            problem = check_session_pair(first, second)
+            extra[endpoint] = [f"Cookie: {cookie}"]
+        else:
+            status, content_type, body, _ = fetch(port, path)
+            problem = check_response(endpoint, routes, status, content_type, body)
         if problem is not None:
             raise RuntimeError(f"{endpoint}: {problem}")
+    return extra
 
 
 # --------------------------------------------------------------------------- wrk
@@ -319,14 +349,29 @@ def parse_wrk(output: str) -> WrkResult:
     return WrkResult(float(rps.group(1)), float(p99.group(1)) * _UNIT_TO_MS[p99.group(2)], errors)
 
 
-def run_wrk(port: int, path: str, seconds: int, opts: Options, pinning: Pinning) -> WrkResult:
-    """Drive ``path`` with wrk for ``seconds`` and parse the result."""
-    command = [
-        *pinning.wrk, "wrk",
+def wrk_command(
+    port: int, path: str, seconds: int, opts: Options, headers: Sequence[str] = ()
+) -> list[str]:
+    """The wrk command line (without the pinning prefix)."""
+    return [
+        "wrk",
         f"-t{opts.threads}", f"-c{opts.connections}", f"-d{seconds}s",
         "--timeout", "10s", "--latency",
+        *(arg for header in headers for arg in ("-H", header)),
         f"http://{HOST}:{port}{path}",
     ]  # fmt: skip
+
+
+def run_wrk(
+    port: int,
+    path: str,
+    seconds: int,
+    opts: Options,
+    pinning: Pinning,
+    headers: Sequence[str] = (),
+) -> WrkResult:
+    """Drive ``path`` with wrk for ``seconds`` (sending ``headers``) and parse the result."""
+    command = [*pinning.wrk, *wrk_command(port, path, seconds, opts, headers)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stderr}")
@@ -349,20 +394,32 @@ def log(message: str) -> None:
 def bench_peer(
     peer: Peer, endpoints: Sequence[str], routes: int, opts: Options, pinning: Pinning
 ) -> dict[str, WrkResult]:
-    """Serve one peer and measure every endpoint against it."""
+    """Serve one peer and measure every endpoint it serves.
+
+    API endpoints and site endpoints (``template``, ``session``) live in
+    different apps of the peer; each app gets its own server, one after the other.
+    """
     results: dict[str, WrkResult] = {}
-    with running_server(peer, opts.server, routes, pinning) as port:
-        validate(port, endpoints, routes)
-        for endpoint in endpoints:
-            path = endpoint_path(endpoint, routes)
-            if opts.warmup:
-                run_wrk(port, path, opts.warmup, opts, pinning)
-            results[endpoint] = result = run_wrk(port, path, opts.duration, opts, pinning)
-            errors = f", {result.errors} errors" if result.errors else ""
-            log(
-                f"  {peer.name:<12} {endpoint:<9} routes={routes:<5} "
-                f"{result.requests_per_sec:>10.0f} req/s  p99 {result.p99_ms:.2f} ms{errors}"
-            )
+    groups: dict[str, tuple[Peer, list[str]]] = {}
+    for endpoint in endpoints:
+        if peer.serves(endpoint):
+            app = peer.app_for(endpoint)
+            groups.setdefault(app.target, (app, []))[1].append(endpoint)
+    for app, served in groups.values():
+        with running_server(app, opts.server, routes, pinning) as port:
+            extra_headers = validate(port, served, routes)
+            for endpoint in served:
+                path = endpoint_path(endpoint, routes)
+                headers = extra_headers.get(endpoint, [])
+                if opts.warmup:
+                    run_wrk(port, path, opts.warmup, opts, pinning, headers)
+                result = run_wrk(port, path, opts.duration, opts, pinning, headers)
+                results[endpoint] = result
+                errors = f", {result.errors} errors" if result.errors else ""
+                log(
+                    f"  {peer.name:<12} {endpoint:<9} routes={routes:<5} "
+                    f"{result.requests_per_sec:>10.0f} req/s  p99 {result.p99_ms:.2f} ms{errors}"
+                )
     return results
 
 
@@ -466,34 +523,64 @@ def header(opts: Options, pinning: Pinning) -> list[str]:
         f"- machine: {os.cpu_count()} CPUs, {platform.platform()}, "
         f"Python {platform.python_version()}",
         f"- CPU pinning: {pinning.description}",
-        f"- load: `wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s --latency`, "
+        f"- load: `wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s --timeout 10s "
+        "--latency`, "
         f"{opts.warmup}s warm-up per endpoint, median of {opts.rounds} round(s)",
         f"- one worker per server; ASGI apps on {opts.server}, WSGI apps on gunicorn "
         "(1 sync worker); 'vs raw' = req/s relative to the raw ASGI app on "
         f"{opts.server} in this run (median of per-round ratios); "
         "'spread' = (max - min) / median req/s over the rounds",
         f"- versions: {package_versions()}",
+        *site_notes(opts),
         "",
     ]
 
 
+def site_notes(opts: Options) -> list[str]:
+    """What the report needs to say about the site endpoints, when they were run."""
+    notes = []
+    if "template" in opts.endpoints and not opts.routes:
+        notes.append(
+            "- `template`: `GET /page`, a base layout + a 10-row loop with autoescaping, "
+            "about 2 KB (Jinja2 for raw, heron and Flask; the Django template language for "
+            "Django); `*_site.py` apps"
+        )
+    if "session" in opts.endpoints and not opts.routes:
+        notes.append(
+            "- `session`: `GET /counter` with the cookie of a first request sent by wrk "
+            "(`-H 'Cookie: ...'`), so every request verifies, decodes, increments, re-signs "
+            "and sets the signed-cookie session (Django: `signed_cookies` engine)"
+        )
+    if "heron" in opts.frameworks and not opts.routes:
+        notes.append(
+            "- 'heron / this' = heron's req/s divided by this row's (median of per-round "
+            "ratios): above 1.00x heron is faster"
+        )
+    return notes
+
+
 def endpoint_table(opts: Options, results: Results) -> list[str]:
     """Table for the normal mode: one row per framework and endpoint."""
+    with_heron = HERON in opts.frameworks
     lines = [
-        "| framework | server | endpoint | req/s | spread | p99 (ms) | vs raw | errors |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| framework | server | endpoint | req/s | spread | p99 (ms) | vs raw "
+        + ("| heron / this " if with_heron else "")
+        + "| errors |",
+        "|---|---|---|---:|---:|---:|---:|" + ("---:|" if with_heron else "") + "---:|",
     ]
     for endpoint in opts.endpoints:
         base = results.get((BASELINE, endpoint, DEFAULT_ROUTES))
+        heron = results.get((HERON, endpoint, DEFAULT_ROUTES))
         for name in opts.frameworks:
             runs = results.get((name, endpoint, DEFAULT_ROUTES))
             if not runs:
                 continue
             s = summarize(runs)
+            heron_ratio = f"| {ratio(heron, runs)} " if with_heron else ""
             lines.append(
                 f"| {name} | {server_label(PEERS[name], opts.server)} | {endpoint} "
                 f"| {s.rps:,.0f} | {spread(runs)} | {s.p99_ms:.2f} | {ratio(runs, base)} "
-                f"| {s.errors} |"
+                f"{heron_ratio}| {s.errors} |"
             )
     return lines
 

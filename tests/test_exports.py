@@ -30,6 +30,7 @@ EXPECTED = [
     "Response",
     "Router",
     "ServerSentEvent",
+    "ServiceUnavailable",
     "Settings",
     "State",
     "StaticFiles",
@@ -40,6 +41,11 @@ EXPECTED = [
     "WebSocketDisconnect",
     "__version__",
     "abort",
+    "csrf_exempt",
+    "flash",
+    "get_flashed_messages",
+    "render",
+    "render_async",
     "run_async",
     "run_in_threadpool",
 ]
@@ -54,6 +60,9 @@ HEAVY = [
     "pydantic",
     "heron.cli",
     "heron._debug",
+    "itsdangerous",
+    "redis",
+    "heron.templating",
 ]
 
 

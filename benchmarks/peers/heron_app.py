@@ -10,7 +10,7 @@ from heron import App, PlainTextResponse
 
 ROUTE_COUNT = int(os.environ.get("BENCH_ROUTES", "500"))
 
-app = App(secret_key="bench", access_log=False)
+app = App(secret_key="bench", allowed_hosts=["127.0.0.1", "localhost"], access_log=False)
 
 
 @app.get("/plaintext")

@@ -9,15 +9,18 @@ from heron._files import FileResponse
 from heron.app import App, Middleware
 from heron.concurrency import run_async, run_in_threadpool
 from heron.converters import Converter
+from heron.csrf import csrf_exempt
 from heron.datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
 from heron.exceptions import (
     HTTPException,
     ImproperlyConfigured,
     MissingDependency,
+    ServiceUnavailable,
     URLBuildError,
     WebSocketDisconnect,
     abort,
 )
+from heron.flash import flash, get_flashed_messages
 from heron.requests import Request
 from heron.responses import (
     EventStreamResponse,
@@ -55,6 +58,7 @@ __all__ = [
     "Response",
     "Router",
     "ServerSentEvent",
+    "ServiceUnavailable",
     "Settings",
     "State",
     "StaticFiles",
@@ -65,6 +69,20 @@ __all__ = [
     "WebSocketDisconnect",
     "__version__",
     "abort",
+    "csrf_exempt",
+    "flash",
+    "get_flashed_messages",
+    "render",
+    "render_async",
     "run_async",
     "run_in_threadpool",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Jinja2 is imported on first use of templates, not by every app.
+    if name in ("render", "render_async"):
+        from heron import templating
+
+        return getattr(templating, name)
+    raise AttributeError(f"module 'heron' has no attribute {name!r}")

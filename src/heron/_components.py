@@ -4,6 +4,8 @@ A component is an importable package.  heron looks in it for:
 
 - ``router``: a :class:`~heron.Router` (in the package or its ``routes`` or
   ``views`` module); its URL names are namespaced by the component's name;
+- ``models``: a module imported at once, so its models join the metadata that
+  migrations compare;
 - ``templates/``, ``static/`` and ``migrations/`` folders next to its ``__init__``;
 - ``setup(app)``: a function called once when the app is created, to register
   hooks, middleware or settings.
@@ -76,6 +78,7 @@ def load_component(spec: str | ModuleType) -> Component:
             f"Component {name!r} has a 'router' that is not a heron Router",
             id="heron.components.E002",
         )
+    _import(f"{module.__name__}.models", [])  # registers the component's models
     folder = Path(module.__file__).parent if module.__file__ else None
 
     def subdir(child: str) -> Path | None:

@@ -71,6 +71,39 @@ def _rows(items: list[tuple[str, Any]]) -> str:
     )
 
 
+def _template_location(exc: BaseException) -> tuple[str, int] | None:
+    """(template file, line) where a template failed, when it did."""
+    if type(exc).__module__.startswith("jinja2") and isinstance(getattr(exc, "lineno", None), int):
+        name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+        if name:
+            return str(name), exc.lineno  # type: ignore[attr-defined]
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        # Jinja rewrites tracebacks so that template lines appear as frames
+        # of their own, marked by this global.
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _template_html(exc: BaseException) -> str:
+    location = _template_location(exc)
+    if location is None:
+        return ""
+    filename, lineno = location
+    lines = []
+    for number in range(max(lineno - _CONTEXT, 1), lineno + _CONTEXT + 1):
+        line = linecache.getline(filename, number)
+        if not line:
+            continue
+        text = html.escape(f"{number:>5} {line.rstrip()}")
+        lines.append(f'<span class="cur">{text}</span>' if number == lineno else text + "\n")
+    return (f'<h2>Template error</h2><div class="frame"><h3>{html.escape(filename)}, line '
+            f"{lineno}</h3><pre>{''.join(lines)}</pre></div>")
+
+
 def debug_response(conn: HTTPConnection, exc: BaseException) -> Response:
     """A 500 describing ``exc`` for the developer: an HTML page, or problem JSON
     with the traceback for API clients."""
@@ -108,7 +141,7 @@ def debug_response(conn: HTTPConnection, exc: BaseException) -> Response:
         f"{html.escape(type(exc).__name__)} at {html.escape(conn.path)}</title>"
         f"<style>{_STYLE}</style></head><body><header><h1>{html.escape(type(exc).__name__)} "
         f"at {html.escape(conn.path)}</h1><p>{html.escape(summary)}</p></header><main>"
-        f"<h2>Traceback (most recent call last)</h2>{''.join(frames)}"
+        f"{_template_html(exc)}<h2>Traceback (most recent call last)</h2>{''.join(frames)}"
         f"<h2>Request</h2><table>{_rows(request_rows)}</table>"
         f"<h2>Headers</h2><table>{_rows(headers)}</table>"
         f"<h2>Settings</h2><table>{_rows(settings)}</table>"

@@ -40,7 +40,7 @@ from heron.websockets import WebSocket, WebSocketState
 if TYPE_CHECKING:
     from heron.cache import Cache
     from heron.csrf import CSRFProtection
-    from heron.security import HostValidator, SecurityHeaders
+    from heron.security import SecurityHeaders
     from heron.sessions.manager import SessionManager
     from heron.templating import Templates
 
@@ -94,7 +94,7 @@ class App(RouteDecorators):
         else:
             settings.update(**overrides)
         self.settings = settings
-        self.root = Path(root) if root is not None else _caller_folder()
+        self.root = Path(root).resolve() if root is not None else _caller_folder()
         self.router = Router()
         self.state = State()
         self.extensions: dict[str, Any] = {}
@@ -104,15 +104,19 @@ class App(RouteDecorators):
         self.shutdown_hooks: list[Callable[[], Any]] = []
         self.components: dict[str, Component] = {}
         self.context_processors: list[Callable[[Any], dict[str, Any] | None]] = []
+        #: Functions turning an exception into another (a lost database into a
+        #: 503, say) before error handlers see it; ``None`` keeps it.
+        self.exception_translators: list[Callable[[Exception], Exception | None]] = []
         self._stack: ASGIApp | None = None
         self._templates: Templates | None = None
         self._sessions: SessionManager | None = None
         self._cache: Cache | None = None
-        self._hosts: HostValidator | None = None
+        self._hosts: Callable[[Scope], bool] | None = None
         self._security: SecurityHeaders | None = None
         self._csrf: CSRFProtection | None = None
         self._session_preload = False
         self._secure_redirect = False
+        self._track_context = False
         self._names: dict[str, list[Route]] = {}
         for spec in components:
             self.add_component(spec)
@@ -219,15 +223,30 @@ class App(RouteDecorators):
         host_problem = check_hosts(self.settings)
         if host_problem is not None:
             problems.append(host_problem)
+        scheme = self.settings.cache_url.partition("://")[0].lower()
+        if scheme not in ("memory", "redis", "rediss", "unix"):
+            problems.append(ImproperlyConfigured(
+                f"cache_url {self.settings.cache_url.partition('://')[0]!r}:// is not a cache "
+                "store heron has; use memory:// or redis://host:port/db",
+                id="heron.cache.E001",
+            ))
         if self.settings.session_backend != "cookie":
             try:
                 self.sessions  # noqa: B018 (loads the backend)
             except ImproperlyConfigured as exc:
                 problems.append(exc)
-        try:
-            self._compile()
-        except ImproperlyConfigured as exc:
-            problems.append(exc)
+        if self.settings.csrf:
+            from heron.csrf import CSRFProtection
+
+            try:
+                CSRFProtection(self.settings)
+            except ImproperlyConfigured as exc:
+                problems.append(exc)
+        if self._stack is None:  # a running app's routes are compiled and checked already
+            try:
+                self._compile()
+            except ImproperlyConfigured as exc:
+                problems.append(exc)
         return problems
 
     def setup(self) -> ASGIApp:
@@ -255,11 +274,15 @@ class App(RouteDecorators):
 
         settings = self.settings
         hosts = HostValidator(effective_hosts(settings))
-        self._hosts = None if hosts.allow_all else hosts
+        self._hosts = hosts.check  # with "*" it still refuses malformed Host headers
         self._security = SecurityHeaders(settings)
         self._csrf = CSRFProtection(settings) if settings.csrf else None
         self._session_preload = settings.session_backend != "cookie"
         self._secure_redirect = settings.secure_redirect
+        # Batteries reached without a request argument (``db.session``) find the
+        # request through a context variable; setting it costs a little, so only
+        # apps that imported such a battery pay for it.
+        self._track_context = "heron.db" in sys.modules
         for routes in self._names.values():
             for route in routes:
                 if not route.methods or route.is_websocket:
@@ -427,6 +450,9 @@ class App(RouteDecorators):
             if stack is not self:
                 await stack(scope, receive, send)
                 return
+        if self._track_context and scope.get("heron.context") is None:
+            await self._call_in_context(scope, receive, send)
+            return
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 await self._websocket(scope, receive, send)
@@ -499,6 +525,19 @@ class App(RouteDecorators):
             if request is not None and request._form is not None:
                 await request.close()
 
+    async def _call_in_context(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Makes the scope reachable by ``db.session`` and friends, then handles
+        # the request in __call__ as usual, then runs what they left to clean up.
+        from heron._context import current_scope, run_cleanups
+
+        scope["heron.context"] = True
+        token = current_scope.set(scope)
+        try:
+            await self(scope, receive, send)
+        finally:
+            current_scope.reset(token)
+            await run_cleanups(scope, failed=False)
+
     def _bad_host(self, scope: Scope) -> HTTPException:
         if not self.settings.debug:
             return HTTPException(400, "The Host header names a host this site does not serve.")
@@ -516,23 +555,22 @@ class App(RouteDecorators):
         return RedirectResponse(location, 301)
 
     async def _preload_session(self, conn: HTTPConnection) -> None:
+        # Server-side sessions are read before the view, so that the sync
+        # ``request.session`` finds them; the view may still never touch it.
         if self.settings.session_cookie_name in conn.cookies:
             try:
-                await conn.load_session()
-            except ServiceUnavailable:
-                raise
-            except Exception as exc:
-                raise ServiceUnavailable(f"The session store failed: {exc!r}") from exc
+                conn.scope["heron.session"] = await self.sessions.load(conn)
+            except ServiceUnavailable as exc:
+                # Only requests that use the session fail (503) while the store is down.
+                conn.scope["heron.session.error"] = exc
 
     async def _commit_session(self, request: Request, response: Response,
                               routers: Sequence[Router]) -> Response:
-        if response.status_code >= 500:
-            return response  # a failed request changes nothing (as Django does)
+        if response.status_code >= 500 or request.scope.get("heron.csrf.failed"):
+            return response  # a failed or refused request changes nothing
         try:
             await self.sessions.commit(request, response)
-        except Exception as exc:
-            if not isinstance(exc, ServiceUnavailable):
-                exc = ServiceUnavailable(f"The session could not be saved: {exc!r}")
+        except Exception as exc:  # a store that is down (503), data JSON cannot hold (500)
             return await self._handle_exception(request, exc, routers)
         return response
 
@@ -578,6 +616,7 @@ class App(RouteDecorators):
         child["root_path"] = scope.get("root_path", "") + mount.prefix
         child.pop("route", None)
         child.pop("path_params", None)
+        child.pop("heron.context", None)
         if self._security is not None and scope["type"] == "http":
             send = self._security.wrap_send(scope, send)
         await mount.app(child, receive, send)
@@ -585,6 +624,12 @@ class App(RouteDecorators):
     async def _handle_exception(
         self, conn: HTTPConnection, exc: Exception, routers: Sequence[Router]
     ) -> Response:
+        for translate in self.exception_translators:
+            translated = translate(exc)
+            if translated is not None:
+                translated.__cause__ = exc
+                exc = translated
+                break
         handler, key = _find_handler(exc, routers)
         reference = None
         if isinstance(exc, ServiceUnavailable):
@@ -651,6 +696,11 @@ class App(RouteDecorators):
             await route.handler(websocket)
         except WebSocketDisconnect:
             pass
+        except ServiceUnavailable as exc:
+            self._log_unhandled(websocket, exc, exc.message)
+            if websocket.client_state is not WebSocketState.DISCONNECTED:
+                await websocket.close(1011, "Service unavailable")
+            return
         except HTTPException as exc:
             # Bad input read by the view (a malformed query, say): a policy
             # violation, not a server error.

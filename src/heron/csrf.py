@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from heron.exceptions import HTTPException
+from heron.exceptions import HTTPException, ImproperlyConfigured
 
 if TYPE_CHECKING:
     from heron.requests import HTTPConnection, Request
@@ -133,12 +133,19 @@ class CSRFProtection:
         self.trusted_suffixes: list[tuple[str, str]] = []
         for entry in settings.csrf_trusted_origins:
             parts = urlsplit(entry.strip())
+            if not parts.scheme or not parts.netloc:
+                # Else it would be ignored (and an empty Origin header trusted).
+                raise ImproperlyConfigured(
+                    f"csrf_trusted_origins entry {entry!r} needs a scheme and a host, "
+                    f"e.g. 'https://{entry.strip()}'", id="heron.security.E002",
+                )
             if parts.netloc.startswith("*."):
                 self.trusted_suffixes.append((parts.scheme.lower(), parts.netloc[1:].lower()))
             else:
                 self.trusted.add(_origin(parts.scheme, parts.netloc))
 
     def _fail(self, request: Request, reason: str) -> CSRFError:
+        request.scope["heron.csrf.failed"] = True
         logger.warning("CSRF check failed on %s %s: %s", request.method, request.path, reason)
         return CSRFError(reason, self.debug)
 
@@ -156,27 +163,31 @@ class CSRFProtection:
         if not has_cookies and "authorization" in headers:
             return  # a token-authenticated API client: no ambient credentials
         origin = headers.get("origin")
-        if origin is not None:
-            if not self.origin_allowed(_origin(*_split_origin(origin)), request):
-                raise self._fail(request, f"Origin checking failed: {origin} does not match "
-                                          "this site or a trusted origin.")
-        elif request.is_secure:
+        if origin is not None and not self.origin_allowed(_origin(*_split_origin(origin)),
+                                                          request):
+            raise self._fail(request, f"Origin checking failed: {origin} does not match "
+                                      "this site or a trusted origin.")
+        content_type = request.content_type
+        if not has_cookies and content_type not in _SIMPLE_TYPES:
+            return  # a script's JSON (say) with no cookies: nothing to forge
+        if origin is None and request.is_secure:
             referer = headers.get("referer")
             if not referer:
                 raise self._fail(request, "Referer checking failed: no Referer and no Origin "
                                           "on an HTTPS request.")
-            parts = urlsplit(referer)
+            try:
+                parts = urlsplit(referer)
+            except ValueError:  # "https://[::1", say
+                raise self._fail(request, "Referer checking failed: the Referer is "
+                                          "malformed.") from None
             if parts.scheme != "https":
                 raise self._fail(request, "Referer checking failed: the Referer is not HTTPS.")
             if not self.origin_allowed(_origin(parts.scheme, parts.netloc), request):
                 raise self._fail(request, f"Referer checking failed: {referer} does not match "
                                           "this site or a trusted origin.")
-        content_type = request.content_type
-        if not has_cookies and content_type not in _SIMPLE_TYPES:
-            return  # a script's JSON (say) with no cookies: nothing to forge
         token = headers.get(self.header)
-        if token is None and content_type in ("application/x-www-form-urlencoded",
-                                              "multipart/form-data"):
+        if not token and content_type in ("application/x-www-form-urlencoded",
+                                          "multipart/form-data"):
             form = await request.form()
             value = form.get(self.field)
             token = value if isinstance(value, str) else None

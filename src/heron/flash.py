@@ -35,7 +35,8 @@ def _take(conn: HTTPConnection) -> list[tuple[str, str]]:
         queued = conn.session.get(SESSION_KEY) if _may_have(conn) else None
         taken = []
         if isinstance(queued, list):
-            taken = [(str(c), str(m)) for c, m in (i for i in queued if len(i) == 2)]
+            taken = [(str(i[0]), str(i[1])) for i in queued
+                     if isinstance(i, list) and len(i) == 2]
             del conn.session[SESSION_KEY]
         conn.scope[_TAKEN] = taken
     return taken  # type: ignore[no-any-return]

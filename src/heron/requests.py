@@ -135,13 +135,18 @@ class HTTPConnection:
     def session(self) -> Session:
         """The client's session (see docs/sessions.md), saved with the response if changed."""
         if self._session is None:
-            self._session = self.app.sessions.open(self)
+            preloaded = self.scope.get("heron.session")
+            if preloaded is None and "heron.session.error" in self.scope:
+                raise self.scope["heron.session.error"]
+            self._session = preloaded if preloaded is not None else self.app.sessions.open(self)
         return self._session
 
     async def load_session(self) -> Session:
         """Load a server-side session from its store (heron does it before views run)."""
         if self._session is None:
-            self._session = await self.app.sessions.load(self)
+            preloaded = self.scope.get("heron.session")
+            self._session = preloaded if preloaded is not None else \
+                await self.app.sessions.load(self)
         return self._session
 
     @property

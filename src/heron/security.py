@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from heron.exceptions import ImproperlyConfigured
 
@@ -25,7 +25,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 Header = tuple[bytes, bytes]
 DEBUG_HOSTS = ("localhost", ".localhost", "127.0.0.1", "[::1]")
 NONCE_KEY = "heron.csp_nonce"
-_HOST = re.compile(r"(?:[a-z0-9._~!$&'()*+,;=%-]+|\[[0-9a-f:.]+\])(?::[0-9]*)?")
+# Letters, digits, dots, hyphens (and underscores, common in container names),
+# or a bracketed IPv6 address; then an optional port.
+_HOST = re.compile(r"(?:[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::[0-9]*)?")
 
 
 def frame_options(value: str | None) -> Callable[[F], F]:
@@ -52,6 +54,11 @@ def content_security_policy(policy: str | None) -> Callable[[F], F]:
         return view
 
     return decorate
+
+
+def _format_policy(policy: str, nonce: str | None) -> bytes:
+    value = policy.replace("{nonce}", f"'nonce-{nonce}'" if nonce else "")
+    return " ".join(value.split()).replace(" ;", ";").encode("latin-1")
 
 
 def _overrides(view: Any) -> dict[str, Any]:
@@ -103,7 +110,8 @@ class HostValidator:
         self.suffixes = tuple(p for p in patterns if p.startswith("."))
         self._seen: dict[bytes, bool] = {}
 
-    def __call__(self, scope: Scope) -> bool:
+    def check(self, scope: Scope) -> bool:
+        """True when the request's Host is allowed."""
         for name, value in scope["headers"]:  # noqa: B007 (value is used after the loop)
             if name == b"host":
                 break
@@ -136,8 +144,29 @@ class HostValidator:
 # -- headers ----------------------------------------------------------------
 
 
+class ViewHeaders(NamedTuple):
+    """The security headers of one view, computed at startup."""
+
+    fixed: list[Header]
+    #: The CSP header as sent without a nonce (HTML responses only).
+    csp: Header | None
+    #: The policy with ``{nonce}``, formatted when a template used the nonce.
+    csp_template: str | None
+
+
+_ENTITY = frozenset({b"content-type", b"content-length"})
+# Responses a browser may open as a document that runs scripts.
+_DOCUMENTS = (b"text/html", b"image/svg+xml", b"application/xhtml+xml", b"text/xml",
+              b"application/xml")
+_CSP = b"content-security-policy"
+
+
 class SecurityHeaders:
-    """The headers added to every response, computed once per view at startup."""
+    """The headers added to every response, computed once per view at startup.
+
+    ``Content-Security-Policy`` goes on documents that can run scripts (HTML,
+    SVG, XHTML, XML) only: on other responses it would only cost bytes.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -151,8 +180,8 @@ class SecurityHeaders:
             self.hsts = (b"strict-transport-security", value.encode("latin-1"))
         self.default = self.for_view(None)
 
-    def for_view(self, view: Any) -> tuple[list[Header], str | None]:
-        """(fixed headers, CSP template with ``{nonce}`` or ``None``) for a view."""
+    def for_view(self, view: Any) -> ViewHeaders:
+        """The headers for a view's responses, with its decorators' overrides."""
         settings = self.settings
         overrides = getattr(view, "__heron_security__", {}) if view is not None else {}
         headers: list[Header] = []
@@ -167,23 +196,28 @@ class SecurityHeaders:
             headers.append((b"cross-origin-opener-policy",
                             settings.cross_origin_opener_policy.encode("latin-1")))
         policy = overrides.get("content_security_policy", settings.content_security_policy)
-        if policy and "{nonce}" not in policy:
-            headers.append((b"content-security-policy", policy.encode("latin-1")))
-            policy = None
-        return headers, policy or None
+        if not policy:
+            return ViewHeaders(headers, None, None)
+        template = policy if "{nonce}" in policy else None
+        return ViewHeaders(headers, (_CSP, _format_policy(policy, None)), template)
 
-    def apply(self, scope: Scope, response: Response,
-              view_headers: tuple[list[Header], str | None]) -> None:
+    def apply(self, scope: Scope, response: Response, view: ViewHeaders) -> None:
         """Add the headers the response does not set itself."""
         raw = response.raw_headers
-        fixed, policy = view_headers
-        present = {name for name, _ in raw}
-        raw += [h for h in fixed if h[0] not in present]
-        if policy is not None and b"content-security-policy" not in present:
+        if len(raw) == 2 and raw[0][0] == b"content-type" and raw[1][0] == b"content-length":
+            present: frozenset[bytes] | set[bytes] = _ENTITY  # the common case, kept cheap
+            content_type = raw[0][1]
+            raw += view.fixed
+        else:
+            present = {name for name, _ in raw}
+            content_type = next((v for k, v in raw if k == b"content-type"), b"")
+            raw += [h for h in view.fixed if h[0] not in present]
+        if view.csp is not None and _CSP not in present and content_type.startswith(_DOCUMENTS):
             nonce = scope.get(NONCE_KEY)
-            value = policy.replace("{nonce}", f"'nonce-{nonce}'" if nonce else "")
-            value = " ".join(value.split()).replace(" ;", ";")
-            raw.append((b"content-security-policy", value.encode("latin-1")))
+            if nonce is None or view.csp_template is None:
+                raw.append(view.csp)
+            else:
+                raw.append((_CSP, _format_policy(view.csp_template, nonce)))
         if (self.hsts is not None and scope.get("scheme") == "https"
                 and b"strict-transport-security" not in present):
             raw.append(self.hsts)
@@ -196,7 +230,8 @@ class SecurityHeaders:
                 from heron.responses import Response
 
                 carrier = Response.__new__(Response)
-                carrier.raw_headers = list(message.get("headers", []))
+                # ASGI lets an app send names in any case: lower them to compare.
+                carrier.raw_headers = [(k.lower(), v) for k, v in message.get("headers", [])]
                 self.apply(scope, carrier, self.default)
                 message = {**message, "headers": carrier.raw_headers}
             await send(message)

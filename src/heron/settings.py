@@ -39,7 +39,7 @@ class Settings:
 
     #: Show the rich error page, reload templates, relax production checks.
     debug: bool = False
-    #: Signs sessions, CSRF tokens and reset links. Required unless debug.
+    #: Signs session cookies and reset links. Required unless debug.
     secret_key: str | None = dataclasses.field(default=None, repr=False)
     #: Threads that run sync (``def``) views and hooks.
     thread_pool_size: int = 40
@@ -124,6 +124,26 @@ class Settings:
     #: Send the cookie without Max-Age, so the browser drops it when closed.
     session_expire_at_browser_close: bool = False
 
+    # -- database (docs/database.md) ---------------------------------------
+    #: SQLAlchemy URL of the default database; ``None`` means a SQLite file,
+    #: ``<instance_dir>/db.sqlite3``.  PostgreSQL: ``postgresql://user:pw@host/name``.
+    database_url: str | None = dataclasses.field(default=None, repr=False)
+    #: More databases by name (``{"analytics": "postgresql://..."}``; JSON in the
+    #: environment), used by models with ``__bind_key__`` or ``db.session_for(name)``.
+    database_binds: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
+    #: Seconds a request waits for a free connection before it gets 503.
+    database_pool_timeout: float = 10.0
+    #: Replace connections older than this many seconds.
+    database_pool_recycle: int = 1800
+    #: Seconds to wait for the database server to accept a connection.
+    database_connect_timeout: int = 5
+    #: Log every SQL statement (on ``sqlalchemy.engine``).
+    database_echo: bool = False
+    #: Folder, relative to the app's root, for files the app writes (the SQLite database).
+    instance_dir: str = "instance"
+
     # -- cache -------------------------------------------------------------
     #: ``memory://`` (this process only) or ``redis://host:port/db``.
     cache_url: str = "memory://"
@@ -197,8 +217,8 @@ def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:
 
 
 def _looks_secret(name: str) -> bool:
-    words = ("secret", "password", "token", "key", "dsn", "database_url", "redis_url",
-             "cache_url")
+    words = ("secret", "password", "token", "key", "dsn", "database_url", "database_binds",
+             "redis_url", "cache_url")
     return any(word in name for word in words)
 
 
@@ -240,6 +260,13 @@ def _coerce(raw: str, kind: Any, name: str) -> Any:
         if origin is list:
             (item,) = typing.get_args(kind) or (str,)
             return [_coerce(part.strip(), item, name) for part in raw.split(",") if part.strip()]
+        if origin is dict:
+            import json
+
+            value = json.loads(raw) if raw.strip() else {}
+            if not isinstance(value, dict):
+                raise ValueError(raw)
+            return {str(k): str(v) for k, v in value.items()}
     except ValueError:
         raise ImproperlyConfigured(
             f"Setting {name!r} got {raw!r}, which is not a valid {getattr(kind, '__name__', kind)}",

@@ -49,10 +49,7 @@ class Templates:
     def __init__(self, app: App, folders: list[Path] | None = None) -> None:
         self.app = app
         settings = app.settings
-        if folders is None:
-            folders = [app.root / settings.templates_dir]
-            folders += [c.templates_dir for c in app.components.values() if c.templates_dir]
-        self.folders = folders
+        self._folders = folders
         reload = settings.template_auto_reload
         self.auto_reload = settings.debug if reload is None else reload
         self.globals: dict[str, Any] = {
@@ -68,9 +65,21 @@ class Templates:
         self.env = self._environment(enable_async=False)
         self._async_env: jinja2.Environment | None = None
 
+    @property
+    def folders(self) -> list[Path]:
+        """The folders searched, in order.  Computed on each use: a component added
+        after the templates were first used (say, by an earlier component's
+        ``setup`` calling ``add_filter``) is searched too."""
+        if self._folders is not None:
+            return self._folders
+        app = self.app
+        folders = [app.root / app.settings.templates_dir]
+        folders += [c.templates_dir for c in app.components.values() if c.templates_dir]
+        return folders
+
     def _environment(self, enable_async: bool) -> jinja2.Environment:
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
+            loader=_Loader(self),
             autoescape=jinja2.select_autoescape(AUTOESCAPE_EXTENSIONS, default_for_string=True),
             auto_reload=self.auto_reload,
             enable_async=enable_async,
@@ -138,6 +147,26 @@ class Templates:
         template = self.get_template(name, self.async_env)
         rendered: str = await template.render_async(self.context(conn, values))
         return rendered
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """A FileSystemLoader over the current :attr:`Templates.folders`."""
+
+    def __init__(self, templates: Templates) -> None:
+        super().__init__([])
+        self._templates = templates
+
+    def _refresh(self) -> None:
+        self.searchpath = [str(f) for f in self._templates.folders]
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        self._refresh()
+        return super().get_source(environment, template)
+
+    def list_templates(self) -> list[str]:
+        self._refresh()
+        return super().list_templates()
 
 
 def render(request: HTTPConnection, name: str, context: Mapping[str, Any] | None = None, /, *,

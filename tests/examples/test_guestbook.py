@@ -1,8 +1,9 @@
-"""The example guestbook app, end to end on a throwaway SQLite file."""
+"""The example guestbook app, end to end on a throwaway SQLite file (in production mode)."""
 
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,44 +11,241 @@ from typing import Any
 
 import pytest
 
-from heron.testing import TestClient
+from heron.testing import TestClient, extract_csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
+MODULE = "examples.guestbook.app"
+
+
+def load_guestbook(monkeypatch: pytest.MonkeyPatch, instance: Path, **env: str) -> Any:
+    """A fresh import of the example (it reads its settings from the environment)."""
+    monkeypatch.setenv("GUESTBOOK_INSTANCE", str(instance))
+    monkeypatch.setenv("HERON_SECRET_KEY", "guestbook-test-secret")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.delitem(sys.modules, MODULE, raising=False)
+    return importlib.import_module(MODULE)
 
 
 @pytest.fixture
-def guestbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("GUESTBOOK_INSTANCE", str(tmp_path))
-    monkeypatch.setenv("HERON_DEBUG", "1")
-    monkeypatch.syspath_prepend(str(ROOT))
-    sys.modules.pop("examples.guestbook.app", None)
-    module: Any = importlib.import_module("examples.guestbook.app")
+def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    loaded = load_guestbook(monkeypatch, tmp_path)
+    yield loaded
+    loaded.engine.dispose()
+    sys.modules.pop(MODULE, None)
+
+
+@pytest.fixture
+def guestbook(module: Any) -> Iterator[TestClient]:
     with TestClient(module.app) as client:
         yield client
-    module.engine.dispose()
-    sys.modules.pop("examples.guestbook.app", None)
+
+
+@pytest.fixture
+def stranger(guestbook: TestClient) -> Iterator[TestClient]:
+    """Another visitor, with cookies of their own (the app is already started)."""
+    client = TestClient(guestbook.app)
+    yield client
+    client.close()
+
+
+def token(client: TestClient, path: str = "/") -> str:
+    page = client.get(path)
+    assert page.status_code == 200
+    return extract_csrf_token(page.text)
+
+
+def sign(client: TestClient, name: str, message: str, **extra: str) -> Any:
+    return client.post("/sign", data={"name": name, "message": message,
+                                      "csrf_token": token(client), **extra})
+
+
+def stored(client: TestClient) -> list[tuple[str, str]]:
+    return [(e["name"], e["message"]) for e in client.get("/api/entries").json()]
+
+
+def flashes(page: str) -> list[str]:
+    return re.findall(r'<p class="flash flash-(\w+)">(.*?)</p>', page)
+
+
+def test_runs_in_production_mode(module: Any) -> None:
+    settings = module.app.settings
+    assert not settings.debug
+    assert settings.csrf
+    assert module.app.check() == []
 
 
 def test_sign_then_read_as_html_and_json(guestbook: TestClient) -> None:
-    response = guestbook.post("/sign", data={"name": "Ann", "message": "<b>hi</b>"})
+    response = sign(guestbook, "Ann", "<b>hi</b>")
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     page = guestbook.get("/").text
-    assert "1 signatures." in page
+    assert "1 signature." in page
     assert "&lt;b&gt;hi&lt;/b&gt;" in page  # the message is escaped
+    assert "<b>hi</b>" not in page
     entries = guestbook.get("/api/entries").json()
     assert [(e["name"], e["message"]) for e in entries] == [("Ann", "<b>hi</b>")]
-    assert guestbook.get(f"/api/entries/{entries[0]['id']}").json()["name"] == "Ann"
-    assert guestbook.get("/static/style.css").status_code == 200
+    entry_id = entries[0]["id"]
+    assert guestbook.get(f"/api/entries/{entry_id}").json()["name"] == "Ann"
+    entry_page = guestbook.get(f"/entries/{entry_id}")
+    assert entry_page.status_code == 200
+    assert "<title>Entry 1</title>" in entry_page.text
+    assert "<blockquote>&lt;b&gt;hi&lt;/b&gt;</blockquote>" in entry_page.text
+    css = guestbook.get("/static/style.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+
+
+def test_page_uses_the_layout_the_stylesheet_and_labelled_fields(guestbook: TestClient) -> None:
+    page = guestbook.get("/")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<link rel="stylesheet" href="/static/style.css">' in page.text
+    assert '<label for="name">' in page.text
+    assert '<input id="name" name="name"' in page.text
+    assert '<label for="message">' in page.text
+    assert '<textarea id="message" name="message"' in page.text
+    assert 'maxlength="80"' in page.text
+    assert 'maxlength="500"' in page.text
+    assert "Nobody has signed yet" in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_flash_is_shown_exactly_once_after_the_redirect(guestbook: TestClient) -> None:
+    response = sign(guestbook, "Zoë <Z>", "hello")
+    assert response.status_code == 303
+    assert flashes(guestbook.get("/").text) == [
+        ("success", "Thanks for signing, Zoë &lt;Z&gt;!"),  # escaped like any text
+    ]
+    assert flashes(guestbook.get("/").text) == []
+
+
+def test_post_without_a_token_is_refused_and_stores_nothing(guestbook: TestClient,
+                                                             stranger: TestClient) -> None:
+    guestbook.get("/")  # the client has a session cookie now
+    refused = guestbook.post("/sign", data={"name": "Mallory", "message": "forged"})
+    assert refused.status_code == 403
+    assert "refused by the CSRF check" in refused.text  # production: no details
+    # No cookies at all: a form post still needs a token (login CSRF).
+    assert stranger.post("/sign", data={"name": "M", "message": "x"}).status_code == 403
+    # A token from someone else's page does not fit this client's session.
+    stranger.get("/")
+    other = stranger.post("/sign", data={"name": "M", "message": "x",
+                                         "csrf_token": token(guestbook)})
+    assert other.status_code == 403
+    assert stored(guestbook) == []
+
+
+def test_post_from_another_origin_is_refused_even_with_a_token(guestbook: TestClient) -> None:
+    response = guestbook.post(
+        "/sign", data={"name": "M", "message": "x", "csrf_token": token(guestbook)},
+        headers={"origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    same_site = guestbook.post(
+        "/sign", data={"name": "Ann", "message": "x", "csrf_token": token(guestbook)},
+        headers={"origin": "http://testserver"},
+    )
+    assert same_site.status_code == 303
+    assert stored(guestbook) == [("Ann", "x")]
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "error"),
+    [
+        ("", "hello", "Please give your name."),
+        ("   ", "hello", "Please give your name."),
+        ("a" * 81, "hello", "Your name can be at most 80 characters long."),
+        ("Ann", "", "Please write a message."),
+        ("Ann", " \n ", "Please write a message."),
+        ("Ann", "m" * 501, "Your message can be at most 500 characters long."),
+    ],
+)
+def test_invalid_entry_is_shown_again_with_422(guestbook: TestClient, name: str, message: str,
+                                                error: str) -> None:
+    response = sign(guestbook, name, message)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Your entry was not saved" in response.text
+    assert error in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert stored(guestbook) == []
+
+
+def test_422_keeps_the_values_escaped_and_a_retry_works(guestbook: TestClient) -> None:
+    name = '"><script>alert(1)</script>'
+    message = "</textarea><script>alert(2)</script>\nsecond line"
+    response = sign(guestbook, name, "")
+    assert response.status_code == 422
+    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in response.text
+    assert "<script>" not in response.text
+    kept = sign(guestbook, "", message)
+    assert kept.status_code == 422
+    assert ("\n&lt;/textarea&gt;&lt;script&gt;alert(2)&lt;/script&gt;\nsecond line</textarea>"
+            in kept.text)
+    assert "<script>" not in kept.text
+    assert 'aria-describedby="name-error"' in kept.text
+    assert flashes(kept.text) == []
+    # The re-rendered form carries a fresh token that works.
+    retry = guestbook.post("/sign", data={"name": "Ann", "message": message,
+                                          "csrf_token": extract_csrf_token(kept.text)})
+    assert retry.status_code == 303
+    assert stored(guestbook) == [("Ann", message)]
+
+
+def test_boundary_lengths_are_accepted(guestbook: TestClient) -> None:
+    assert sign(guestbook, "n" * 80, "m" * 500).status_code == 303
+    assert sign(guestbook, "  Ann  ", "  hi  ").status_code == 303  # stripped
+    assert stored(guestbook) == [("Ann", "hi"), ("n" * 80, "m" * 500)]
 
 
 def test_bad_input_gets_clear_4xx(guestbook: TestClient) -> None:
-    assert guestbook.post("/sign", data={"name": "", "message": "x"}).status_code == 422
-    assert guestbook.post("/sign", data={"name": "a" * 81, "message": "x"}).status_code == 422
+    # JSON is no form: 415 (a cookie-less script posting JSON passes the CSRF check).
     assert guestbook.post("/sign", json={"name": "a"}).status_code == 415
+    # With the session cookie, the CSRF check comes first; with the token, 415 again.
+    guestbook.get("/")
+    assert guestbook.post("/sign", json={"name": "a", "message": "b"}).status_code == 403
+    with_token = guestbook.post("/sign", json={"name": "a", "message": "b"},
+                                headers={"x-csrf-token": token(guestbook)})
+    assert with_token.status_code == 415
     assert guestbook.get("/api/entries?limit=0").status_code == 400
     assert guestbook.get("/api/entries?limit=abc").status_code == 400
+    assert guestbook.get("/api/entries?limit=101").status_code == 400
+    assert len(guestbook.get("/api/entries?limit=100").json()) == 0
     missing = guestbook.get("/api/entries/999", headers={"accept": "application/json"})
     assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["detail"] == "There is no entry 999."
-    assert guestbook.get("/entries/999").status_code == 404
+    # The API's 404s are JSON whatever the client accepts; the site's are pages.
+    assert guestbook.get("/api/nothing").json()["status"] == 404
+    page = guestbook.get("/entries/999")
+    assert page.status_code == 404
+    assert "<title>Not found</title>" in page.text
+    assert "There is no entry 999." in page.text
+    unknown = guestbook.get("/no/such/page")
+    assert unknown.status_code == 404
+    assert "Nothing is found at /no/such/page." in unknown.text
+    assert guestbook.get("/sign").status_code == 405
+
+
+def test_allowed_hosts_default_to_this_machine(guestbook: TestClient) -> None:
+    assert guestbook.get("/", headers={"host": "127.0.0.1:8000"}).status_code == 200
+    assert guestbook.get("/", headers={"host": "localhost"}).status_code == 200
+    assert guestbook.get("/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_allowed_hosts_come_from_the_environment(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    module = load_guestbook(monkeypatch, tmp_path,
+                            HERON_ALLOWED_HOSTS="guestbook.example,.example.org")
+    try:
+        assert module.app.settings.allowed_hosts == ["guestbook.example", ".example.org"]
+        with TestClient(module.app) as client:
+            assert client.get("/", headers={"host": "guestbook.example"}).status_code == 200
+            assert client.get("/", headers={"host": "www.example.org"}).status_code == 200
+            assert client.get("/", headers={"host": "127.0.0.1"}).status_code == 400
+    finally:
+        module.engine.dispose()
+        sys.modules.pop(MODULE, None)

@@ -7,7 +7,7 @@ from typing import Any
 
 from heron.exceptions import ServiceUnavailable
 
-__all__ = ["Cache", "CacheUnavailable"]
+__all__ = ["Cache", "CacheUnavailable", "check_ttl"]
 
 
 class CacheUnavailable(ServiceUnavailable):
@@ -15,6 +15,12 @@ class CacheUnavailable(ServiceUnavailable):
 
     The app answers 503 when this escapes a view.
     """
+
+
+def check_ttl(ttl: int | None) -> None:
+    """A time to live is a positive number of seconds, or ``None`` for no expiry."""
+    if ttl is not None and ttl <= 0:
+        raise ValueError(f"ttl must be a positive number of seconds or None, not {ttl!r}")
 
 
 class Cache(ABC):

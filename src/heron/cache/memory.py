@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from heron.cache.base import Cache
+from heron.cache.base import Cache, check_ttl
 
 __all__ = ["MemoryCache"]
 
@@ -50,9 +50,11 @@ class MemoryCache(Cache):
         return default if value is None else orjson.loads(value)
 
     async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        check_ttl(ttl)
         self._store(key, orjson.dumps(value), ttl)
 
     async def add(self, key: str, value: Any, ttl: int | None = None) -> bool:
+        check_ttl(ttl)
         if self._live(key) is not None:
             return False
         self._store(key, orjson.dumps(value), ttl)
@@ -62,6 +64,7 @@ class MemoryCache(Cache):
         return self._data.pop(key, None) is not None
 
     async def incr(self, key: str, delta: int = 1, ttl: int | None = None) -> int:
+        check_ttl(ttl)
         current = self._live(key)
         if current is None:
             total = delta

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from heron.__about__ import __version__
+from heron.cli.db import db_group
 from heron.cli.inspect import check_command, routes_command
 from heron.cli.serve import run_command
 
@@ -28,3 +29,4 @@ def main() -> None:
 main.add_command(run_command)
 main.add_command(routes_command)
 main.add_command(check_command)
+main.add_command(db_group)

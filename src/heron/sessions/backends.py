@@ -116,7 +116,10 @@ class CacheSessionBackend(SessionBackend):
         if not self.valid_key(cookie):
             return None
         record = await self.cache.get(self.prefix + cookie)
-        if not isinstance(record, dict) or record.get("expires", 0) <= time.time():
+        if not isinstance(record, dict):
+            return None
+        expires = record.get("expires")
+        if not isinstance(expires, int | float) or expires <= time.time():
             return None
         data = record.get("data")
         return data if isinstance(data, dict) else None

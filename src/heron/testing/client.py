@@ -190,7 +190,7 @@ def allow_test_host(app: ASGIApp, base_url: str) -> None:
     if not HostValidator(hosts).allows(host):
         settings.allowed_hosts = [*hosts, host]
         if app._hosts is not None:
-            app._hosts = HostValidator(settings.allowed_hosts)
+            app._hosts = HostValidator(settings.allowed_hosts).check
 
 
 def extract_csrf_token(html: str, field: str = "csrf_token") -> str:

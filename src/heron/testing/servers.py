@@ -510,7 +510,7 @@ class _PgError(Exception):
 
 
 def _pg_session(host: str, port: int, database: str, sql: str | None,
-                timeout: float = 10.0) -> None:
+                timeout: float = 30.0) -> None:
     """Connect (trust auth) as ``postgres``, run ``sql`` if given, and disconnect.
 
     PostgreSQL's wire protocol v3: a startup message, then type-tagged messages

@@ -1,0 +1,377 @@
+"""Engines per app, and sessions scoped to the request."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator, MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import Session
+
+from heron._context import add_cleanup, current_scope, run_cleanups
+from heron.db.models import Model
+from heron.db.pagination import Page, check_page, count_statement, page_bounds
+from heron.exceptions import HTTPException, ImproperlyConfigured, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
+    from heron.app import App
+
+__all__ = ["Database", "DatabaseState", "db"]
+
+T = TypeVar("T")
+_STATE_KEY = "heron.db"
+_SESSIONS_KEY = "heron.db.sessions"
+
+
+def sync_url(url: str) -> str:
+    """The URL for the sync engine: PostgreSQL always through psycopg 3."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.get_backend_name() == "sqlite":
+        parsed = parsed.set(drivername="sqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def async_url(url: str) -> str:
+    """The URL for the async engine: psycopg 3 (async) or aiosqlite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.get_backend_name() == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+class DatabaseState:
+    """One app's engines (made on first use) and session factories."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        settings = app.settings
+        default = settings.database_url or self._default_url()
+        self.urls: dict[str | None, str] = {None: default}
+        self.urls.update(settings.database_binds)
+        self._engines: dict[str | None, Engine] = {}
+        self._async_engines: dict[str | None, AsyncEngine] = {}
+        self._binds: dict[type[Any], str] | None = None
+        #: Set by heron's test fixtures: sessions join this connection's transaction.
+        self.test_connection: Any = None
+        self.test_async_connection: Any = None
+
+    def _default_url(self) -> str:
+        folder = self.app.root / self.app.settings.instance_dir
+        return f"sqlite:///{folder / 'db.sqlite3'}"
+
+    def _options(self, url: str) -> dict[str, Any]:
+        settings = self.app.settings
+        options: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": True}
+        backend = make_url(url).get_backend_name()
+        if backend == "sqlite":
+            database = make_url(url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            options["connect_args"] = {"timeout": 15}
+        else:
+            options.update(pool_size=settings.database_pool_size,
+                           max_overflow=settings.database_max_overflow,
+                           pool_timeout=settings.database_pool_timeout,
+                           pool_recycle=settings.database_pool_recycle)
+            if backend == "postgresql":
+                options["connect_args"] = {"connect_timeout": settings.database_connect_timeout}
+        if backend == "sqlite":
+            options.update(pool_timeout=settings.database_pool_timeout)
+        return options
+
+    def _url(self, key: str | None) -> str:
+        try:
+            return self.urls[key]
+        except KeyError:
+            raise ImproperlyConfigured(
+                f"No database is named {key!r}; add it to the database_binds setting",
+                id="heron.db.E001",
+            ) from None
+
+    def engine(self, key: str | None = None) -> Engine:
+        """The sync engine of the default database, or of bind ``key``."""
+        engine = self._engines.get(key)
+        if engine is None:
+            url = sync_url(self._url(key))
+            engine = self._engines[key] = create_engine(url, **self._options(url))
+            _prepare(engine)
+        return engine
+
+    def async_engine(self, key: str | None = None) -> AsyncEngine:
+        """The async engine of the default database, or of bind ``key``."""
+        engine = self._async_engines.get(key)
+        if engine is None:
+            url = async_url(self._url(key))
+            engine = self._async_engines[key] = create_async_engine(url, **self._options(url))
+            _prepare(engine.sync_engine)
+        return engine
+
+    def model_binds(self) -> dict[type[Any], str]:
+        """Models whose ``__bind_key__`` sends them to another database."""
+        if self._binds is None:
+            self._binds = {m.class_: m.class_.__bind_key__ for m in Model.registry.mappers
+                           if getattr(m.class_, "__bind_key__", None)}
+        return self._binds
+
+    def make_session(self, bind: str | None = None) -> Session:
+        if self.test_connection is not None and bind is None:
+            return Session(bind=self.test_connection, join_transaction_mode="create_savepoint")
+        binds = {cls: self.engine(key) for cls, key in self.model_binds().items()}
+        return Session(bind=self.engine(bind), binds=binds or None)  # type: ignore[arg-type]
+
+    def make_async_session(self, bind: str | None = None) -> AsyncSession:
+        if self.test_async_connection is not None and bind is None:
+            return AsyncSession(bind=self.test_async_connection,
+                                join_transaction_mode="create_savepoint")
+        binds = {cls: self.async_engine(key) for cls, key in self.model_binds().items()}
+        return AsyncSession(bind=self.async_engine(bind), binds=binds or None)  # type: ignore[arg-type]
+
+    async def dispose(self) -> None:
+        """Close every pooled connection (at shutdown)."""
+        for engine in self._async_engines.values():
+            await engine.dispose()
+        for sync_engine in self._engines.values():
+            sync_engine.dispose()
+        self._engines.clear()
+        self._async_engines.clear()
+
+
+def _prepare(engine: Engine) -> None:
+    """Per-connection settings, and marking errors that mean "cannot reach the database"."""
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    @event.listens_for(engine, "handle_error")
+    def mark_unreachable(context: Any) -> None:
+        if context.connection is None or context.is_disconnect:
+            exc = context.sqlalchemy_exception
+            if exc is not None:
+                exc.heron_unreachable = True
+
+
+def translate_error(exc: Exception) -> Exception | None:
+    """The 503 a database error becomes, if it means the database is out of reach."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return ServiceUnavailable(f"No database connection was free in time: {exc}")
+    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc, "heron_unreachable", False):
+        return ServiceUnavailable(f"The database is unreachable: {exc.orig!r}")
+    return None
+
+
+class Database:
+    """Database access for the app handling the current request.
+
+    ``db.session`` (sync views) and ``db.async_session`` (async views) are made
+    on first use, shared for the rest of the request, and closed when it ends;
+    what was not committed is rolled back.  Outside requests (scripts, the
+    CLI, tests) open a scope with ``with db.context(app):``.
+    """
+
+    def state(self, app: App | None = None) -> DatabaseState:
+        """The engines of ``app`` (default: the current request's app)."""
+        if app is None:
+            app = self._scope()["app"]
+        state = app.extensions.get(_STATE_KEY)
+        if state is None:
+            state = app.extensions[_STATE_KEY] = DatabaseState(app)
+            app.exception_translators.append(translate_error)
+            app.on_shutdown(state.dispose)
+        return state  # type: ignore[no-any-return]
+
+    def _scope(self) -> MutableMapping[str, Any]:
+        scope = current_scope.get()
+        if scope is None:
+            raise RuntimeError(
+                "db.session works during a request, or inside `with db.context(app):` "
+                "(scripts, tests, the shell)."
+            )
+        return scope
+
+    def _session(self, kind: str, bind: str | None) -> Any:
+        scope = self._scope()
+        sessions = scope.get(_SESSIONS_KEY)
+        if sessions is None:
+            sessions = scope[_SESSIONS_KEY] = {}
+            add_cleanup(scope, _closer(sessions))
+        session = sessions.get((kind, bind))
+        if session is None:
+            state = self.state(scope["app"])
+            session = state.make_session(bind) if kind == "sync" else state.make_async_session(bind)
+            sessions[(kind, bind)] = session
+        return session
+
+    @property
+    def session(self) -> Session:
+        """This request's sync session (for ``def`` views)."""
+        return self._session("sync", None)  # type: ignore[no-any-return]
+
+    @property
+    def async_session(self) -> AsyncSession:
+        """This request's async session (for ``async def`` views)."""
+        return self._session("async", None)  # type: ignore[no-any-return]
+
+    def session_for(self, bind: str) -> Session:
+        """A sync session on the named database ``bind`` (a replica, say)."""
+        return self._session("sync", bind)  # type: ignore[no-any-return]
+
+    def async_session_for(self, bind: str) -> AsyncSession:
+        return self._session("async", bind)  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def context(self, app: App) -> Iterator[None]:
+        """Make ``db.session`` usable outside a request, in sync code."""
+        scope: dict[str, Any] = {"type": "heron.context", "app": app}
+        token = current_scope.set(scope)
+        try:
+            yield
+        finally:
+            current_scope.reset(token)
+            _close_sync(scope.get(_SESSIONS_KEY, {}))
+
+    @contextlib.asynccontextmanager
+    async def async_context(self, app: App) -> AsyncIterator[None]:
+        """Make ``db.session`` and ``db.async_session`` usable outside a request."""
+        scope: dict[str, Any] = {"type": "heron.context", "app": app}
+        token = current_scope.set(scope)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            current_scope.reset(token)
+            await run_cleanups(scope, failed)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commit what the block does, or roll it all back if it raises."""
+        session = self.session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+    @contextlib.asynccontextmanager
+    async def atransaction(self) -> AsyncIterator[AsyncSession]:
+        """``async with db.atransaction():`` -- :meth:`transaction` for async code."""
+        session = self.async_session
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+    # -- helpers ------------------------------------------------------------
+
+    def get_or_404(self, model: type[T], ident: Any, detail: str | None = None) -> T:
+        """The row with primary key ``ident``, or a 404."""
+        found = self.session.get(model, ident)
+        if found is None:
+            raise HTTPException(404, detail or f"There is no {model.__name__} {ident!r}.")
+        return found
+
+    async def aget_or_404(self, model: type[T], ident: Any, detail: str | None = None) -> T:
+        found = await self.async_session.get(model, ident)
+        if found is None:
+            raise HTTPException(404, detail or f"There is no {model.__name__} {ident!r}.")
+        return found
+
+    def first_or_404(self, statement: Select[Any], detail: str | None = None) -> Any:
+        """The first result of ``statement``, or a 404."""
+        found = self.session.scalars(statement.limit(1)).first()
+        if found is None:
+            raise HTTPException(404, detail or "Nothing matches.")
+        return found
+
+    async def afirst_or_404(self, statement: Select[Any], detail: str | None = None) -> Any:
+        found = (await self.async_session.scalars(statement.limit(1))).first()
+        if found is None:
+            raise HTTPException(404, detail or "Nothing matches.")
+        return found
+
+    def paginate(self, statement: Select[Any], page: Any = 1, per_page: Any = 20,
+                 max_per_page: int | None = None) -> Page[Any]:
+        """One page of ``statement``'s results (404 for a page that does not exist).
+
+        ``per_page`` is capped at ``max_per_page`` (default 100), whatever the
+        client asks for.
+        """
+        page, per_page = page_bounds(page, per_page, max_per_page)
+        session = self.session
+        total = session.scalar(count_statement(statement)) or 0
+        items = list(session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
+        return check_page(Page(items, page, per_page, total))
+
+    async def apaginate(self, statement: Select[Any], page: Any = 1, per_page: Any = 20,
+                        max_per_page: int | None = None) -> Page[Any]:
+        page, per_page = page_bounds(page, per_page, max_per_page)
+        session = self.async_session
+        total = await session.scalar(count_statement(statement)) or 0
+        result = await session.scalars(statement.limit(per_page).offset((page - 1) * per_page))
+        return check_page(Page(list(result), page, per_page, total))
+
+    # -- schema (scripts and tests; use migrations in projects) ------------
+
+    def create_all(self, app: App) -> None:
+        """Create every model's table that does not exist (no migrations)."""
+        state = self.state(app)
+        for key in state.urls:
+            tables = [m.local_table for m in Model.registry.mappers
+                      if getattr(m.class_, "__bind_key__", None) == key]
+            Model.metadata.create_all(state.engine(key), tables=tables)  # type: ignore[arg-type]
+
+    def drop_all(self, app: App) -> None:
+        state = self.state(app)
+        for key in state.urls:
+            tables = [m.local_table for m in Model.registry.mappers
+                      if getattr(m.class_, "__bind_key__", None) == key]
+            Model.metadata.drop_all(state.engine(key), tables=tables)  # type: ignore[arg-type]
+
+
+def _close_sync(sessions: dict[Any, Any]) -> None:
+    for session in sessions.values():
+        if isinstance(session, Session):
+            session.close()
+
+
+def _closer(sessions: dict[Any, Any]) -> Any:
+    async def close_sessions(failed: bool) -> None:
+        from heron.concurrency import run_in_threadpool
+
+        for session in sessions.values():
+            if isinstance(session, AsyncSession):
+                await session.close()
+            elif session.in_transaction():
+                await run_in_threadpool(session.close)  # a ROLLBACK round trip: off the loop
+            else:
+                session.close()
+        sessions.clear()
+
+    return close_sessions
+
+
+db = Database()
+"""heron's database access object: ``from heron.db import db``."""

@@ -1,0 +1,344 @@
+"""Migrations: Alembic, driven by heron, with one branch per component.
+
+Each component keeps its revisions in its own ``migrations/`` folder, as an
+Alembic branch labelled with the component's name; models that belong to no
+component go to the app's ``migrations/`` folder (branch ``app``), and heron's
+own tables ship as the ``heron`` branch.  A revision that adds a foreign key
+to another component's table depends on that component's latest revision, so
+Alembic applies them in the right order.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, MetaData, Table
+
+from heron.db.database import db
+from heron.db.models import Model
+
+if TYPE_CHECKING:
+    from heron.app import App
+
+__all__ = ["MigrationError", "Migrations", "Owner"]
+
+HERE = Path(__file__).parent
+BUILTIN = HERE / "builtin_migrations"
+
+
+class MigrationError(Exception):
+    """A migration command cannot go on; the message says why and what to do."""
+
+
+@dataclass
+class Owner:
+    """Who owns some tables: a component, the app, or heron itself."""
+
+    label: str
+    module: str | None
+    directory: Path
+    shipped: bool = False
+
+
+class Migrations:
+    """Migration commands for one app's default database."""
+
+    def __init__(self, app: App, stdout: Any = None) -> None:
+        self.app = app
+        self.stdout = stdout or sys.stdout
+        self.state = db.state(app)
+        self.owners = self._owners()
+
+    # -- who owns what ------------------------------------------------------
+
+    def _owners(self) -> list[Owner]:
+        owners = [Owner("heron", "heron", BUILTIN, shipped=True)]
+        for component in self.app.components.values():
+            folder = Path(component.module.__file__ or ".").parent
+            owners.append(Owner(component.name, component.module.__name__,
+                                folder / "migrations"))
+        owners.append(Owner("app", None, self.app.root / "migrations"))
+        return owners
+
+    def owner_of(self, table: Table) -> Owner:
+        """The owner of a table: by the module of the model mapped to it."""
+        module = table.info.get("heron_module") or _model_modules().get(table.name)
+        best = self.owners[-1]
+        length = -1
+        for owner in self.owners[:-1]:
+            prefix = owner.module
+            if prefix and module and (module == prefix or module.startswith(prefix + "."))\
+                    and len(prefix) > length:
+                best, length = owner, len(prefix)
+        return best
+
+    def tables_of(self, owner: Owner) -> list[Table]:
+        return [t for t in self.metadata().sorted_tables if self.owner_of(t) is owner]
+
+    def metadata(self) -> MetaData:
+        return Model.metadata
+
+    def _include(self, owner: Owner | None) -> Any:
+        def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                           compare_to: Any) -> bool:
+            if type_ == "table":
+                if name == "alembic_version" or (compare_to is None and reflected):
+                    return False  # a table of no model here: never dropped by autogenerate
+                table = obj
+            else:
+                table = getattr(obj, "table", None)
+                if table is None:
+                    return True
+            if name is not None and table.name == "alembic_version":
+                return False
+            model_table = self.metadata().tables.get(table.name)
+            if model_table is None:
+                return False
+            if self._bind_key(model_table):
+                return False  # lives in another database
+            return owner is None or self.owner_of(model_table) is owner
+
+        return include_object
+
+    @staticmethod
+    def _bind_key(table: Table) -> str | None:
+        for mapper in Model.registry.mappers:
+            if mapper.local_table is table:
+                return getattr(mapper.class_, "__bind_key__", None)
+        return None
+
+    # -- alembic plumbing ---------------------------------------------------
+
+    def config(self, **attributes: Any) -> Config:
+        config = Config(stdout=self.stdout)
+        config.set_main_option("script_location", str(HERE / "alembic"))
+        config.set_main_option("path_separator", "os")
+        locations = [str(o.directory) for o in self.owners
+                     if o.directory.is_dir() or o.label in attributes.get("creating", ())]
+        import os
+
+        config.set_main_option("version_locations", os.pathsep.join(locations))
+        config.set_main_option("file_template",
+                               "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+        config.attributes["metadata"] = self.metadata()
+        config.attributes.update({k: v for k, v in attributes.items() if k != "creating"})
+        return config
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection in a transaction; a database out of reach is a clear error."""
+        from sqlalchemy.exc import DBAPIError
+
+        engine = self.state.engine()
+        try:
+            connection = engine.connect()
+        except DBAPIError as exc:
+            raise MigrationError(f"Cannot connect to the database "
+                                 f"{engine.url.render_as_string(hide_password=True)}: "
+                                 f"{exc.orig}") from None
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            connection.close()
+
+    def script(self) -> ScriptDirectory:
+        return ScriptDirectory.from_config(self.config())
+
+    def _heads_of(self, owner: Owner) -> list[str]:
+        if not owner.directory.is_dir():
+            return []
+        script = self.script()
+        try:
+            return [r.revision for r in script.get_revisions(f"{owner.label}@head") if r]
+        except Exception:
+            return []
+
+    def applied(self, connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    def pending(self, connection: Connection) -> list[str]:
+        """Revisions not yet applied to the database."""
+        script = self.script()
+        applied = self.applied(connection)
+        done: set[str] = set()
+        for head in applied:
+            done |= {r.revision for r in script.iterate_revisions(head, "base")}
+        return [r.revision for r in script.walk_revisions() if r.revision not in done]
+
+    def changes(self, connection: Connection, owner: Owner | None = None) -> list[Any]:
+        """What autogenerate would write: differences between models and database."""
+        context = MigrationContext.configure(connection, opts={
+            "include_object": self._include(owner), "compare_type": True,
+            "target_metadata": self.metadata(),
+        })
+        return list(compare_metadata(context, self.metadata()))
+
+    # -- commands -----------------------------------------------------------
+
+    def makemigrations(self, message: str, empty: bool = False) -> list[Path]:
+        """Write a revision for each component whose models changed.
+
+        Raises:
+            MigrationError: the database has unapplied migrations (migrate first).
+        """
+        written: list[Path] = []
+        with self.connect() as connection:
+            pending = self.pending(connection)
+            shipped = self._shipped_revisions()
+            if pending and set(pending) <= shipped:
+                # heron's own tables: apply them, as autogenerate compares
+                # against a database at every head.
+                command.upgrade(self.config(connection=connection), "heron@head")
+            elif pending:
+                raise MigrationError("The database has migrations that are not applied yet; "
+                                     "run `heron db migrate` first, then makemigrations.")
+            owners = [o for o in self.owners if not o.shipped
+                      and (self.changes(connection, o) or (empty and o.label == "app"))]
+            if not owners:
+                return []
+            for owner in owners:
+                owner.directory.mkdir(parents=True, exist_ok=True)
+            config = self.config(
+                connection=connection, include_object=self._include(None),
+                process_revision_directives=self._splitter(owners, message, empty),
+            )
+            scripts = command.revision(config, message, autogenerate=not empty)
+            for script in scripts if isinstance(scripts, list) else [scripts]:
+                if script is not None:
+                    written.append(Path(script.path))
+        return written
+
+    def _splitter(self, owners: list[Owner], message: str, empty: bool) -> Any:
+        """Turn autogenerate's one revision into one per owner, in its own branch."""
+        from alembic.operations import ops
+        from alembic.util import rev_id
+
+        by_label = {o.label: o for o in owners}
+        tables = self.metadata().tables
+
+        def owner_label(op: Any) -> str:
+            name = getattr(op, "table_name", None)
+            table = tables.get(name) if name else None
+            return self.owner_of(table).label if table is not None else "app"
+
+        def split(context: Any, revision: Any, directives: list[Any]) -> None:
+            template = directives[0]
+            scripts = []
+            for label, owner in by_label.items():
+                upgrade = [op for op in template.upgrade_ops.ops if owner_label(op) == label]
+                downgrade = [op for op in template.downgrade_ops.ops if owner_label(op) == label]
+                if not upgrade and not (empty and label == "app"):
+                    continue
+                heads = self._heads_of(owner)
+                depends = self._dependencies(owner)
+                scripts.append(ops.MigrationScript(
+                    rev_id(), ops.UpgradeOps(ops=upgrade), ops.DowngradeOps(ops=downgrade),
+                    message=message, head=f"{label}@head" if heads else "base",
+                    branch_label=None if heads else label, version_path=str(owner.directory),
+                    depends_on=",".join(depends) or None,
+                ))
+            directives[:] = scripts
+
+        return split
+
+    def _shipped_revisions(self) -> set[str]:
+        script = self.script()
+        shipped = {str(o.directory.resolve()) for o in self.owners if o.shipped}
+        return {r.revision for r in script.walk_revisions()
+                if str(Path(r.path).parent.resolve()) in shipped}
+
+    def _dependencies(self, owner: Owner) -> list[str]:
+        """Heads of the other owners whose tables ``owner``'s tables refer to."""
+        others: dict[str, Owner] = {}
+        for table in self.tables_of(owner):
+            for fk in table.foreign_keys:
+                other = self.owner_of(fk.column.table)
+                if other is not owner:
+                    others[other.label] = other
+        heads: list[str] = []
+        for other in others.values():
+            heads += self._heads_of(other)
+        return heads
+
+    def migrate(self, target: str = "heads") -> None:
+        """Upgrade the database to ``target`` (every branch's head by default)."""
+        with self.connect() as connection:
+            command.upgrade(self.config(connection=connection), target)
+
+    def downgrade(self, target: str) -> None:
+        """Downgrade to ``target``: a revision id, ``label@-1``, or ``base``."""
+        with self.connect() as connection:
+            command.downgrade(self.config(connection=connection), target)
+
+    def history(self) -> None:
+        command.history(self.config(), indicate_current=False)
+
+    def current(self) -> None:
+        with self.connect() as connection:
+            command.current(self.config(connection=connection), verbose=False)
+
+    def sql(self, target: str = "heads", start: str | None = None) -> str:
+        """The SQL of the migrations, for a DBA to run by hand (offline mode)."""
+        buffer = io.StringIO()
+        config = self.config(url=self.state.engine().url.render_as_string(hide_password=False))
+        config.output_buffer = buffer
+        command.upgrade(config, f"{start}:{target}" if start else target, sql=True)
+        return buffer.getvalue()
+
+    def check(self) -> list[str]:
+        """Problems that make CI fail: pending migrations, models that differ."""
+        problems: list[str] = []
+        with self.connect() as connection:
+            pending = self.pending(connection)
+            if pending:
+                problems.append(f"{len(pending)} migration(s) not applied: "
+                                f"{', '.join(pending)} (run `heron db migrate`)")
+                return problems
+            for owner in self.owners:
+                if owner.shipped:
+                    continue
+                for change in self.changes(connection, owner):
+                    problems.append(f"{owner.label}: models differ from migrations: "
+                                    f"{_describe(change)} (run `heron db makemigrations`)")
+        return problems
+
+    def reset(self) -> None:
+        """Drop every table, then migrate from scratch (debug only)."""
+        with self.connect() as connection:
+            reflected = MetaData()
+            reflected.reflect(connection)
+            reflected.drop_all(connection)
+        self.migrate()
+
+
+def _model_modules() -> dict[str, str]:
+    return {m.local_table.name: m.class_.__module__ for m in Model.registry.mappers
+            if isinstance(m.local_table, Table)}
+
+
+def _describe(change: Any) -> str:
+    if isinstance(change, list):
+        return "; ".join(_describe(c) for c in change)
+    if isinstance(change, tuple) and change:
+        kind = change[0]
+        names = []
+        for part in change[1:]:
+            name = getattr(part, "name", None)
+            if isinstance(name, str):
+                names.append(name)
+            elif isinstance(part, str):
+                names.append(part)
+        return f"{kind} {'.'.join(names[:3])}".strip()
+    return str(change)
