@@ -12,6 +12,7 @@ from heron.__about__ import __version__
 from heron.cli.db import db_group
 from heron.cli.inspect import check_command, routes_command
 from heron.cli.serve import run_command
+from heron.cli.shell import shell_command
 
 __all__ = ["main"]
 
@@ -30,3 +31,4 @@ main.add_command(run_command)
 main.add_command(routes_command)
 main.add_command(check_command)
 main.add_command(db_group)
+main.add_command(shell_command)

@@ -10,6 +10,9 @@ Fixtures for users' projects:
 - ``redis_url``: its URL, with every database flushed before the test.
 - ``postgres_server`` (session): a throwaway
   :class:`~heron.testing.servers.PostgresServer`.
+- ``db_session``: the test in a transaction rolled back afterwards (see
+  :mod:`heron.testing.database`); yields ``db.session``.
+- ``db_clean``: real commits, every table emptied after the test.
 
 The server fixtures run the machine's ``redis-server`` and PostgreSQL binaries; when
 one is missing, the tests using it are skipped, or fail when ``CI=true``.
@@ -25,6 +28,8 @@ import pytest
 from heron.testing.client import AsyncTestClient, TestClient
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from heron.testing.servers import PostgresServer, RedisServer
 
 
@@ -84,3 +89,31 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+# Databases. heron.testing.database (SQLAlchemy) is imported only when used.
+
+
+@pytest.fixture
+def db_session(app: Any) -> Iterator[Session]:
+    """``db.session`` for this test, in a transaction rolled back at its end; sync
+    views called by the test share it (their commits become savepoints)."""
+    from heron.testing.database import rollback_isolation
+
+    with rollback_isolation(app) as session:
+        yield session
+
+
+@pytest.fixture
+def db_clean(app: Any) -> Iterator[None]:
+    """The schema ready, and every table emptied after the test: for async views,
+    several connections and anything else that must really commit."""
+    from heron.db import db
+    from heron.testing.database import clean_tables, prepare_schema
+
+    prepare_schema(app)
+    try:
+        with db.context(app):
+            yield
+    finally:
+        clean_tables(app)
