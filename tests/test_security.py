@@ -1000,3 +1000,14 @@ def test_websocket_with_an_allowed_host_connects(make_app: Any) -> None:
         assert ws.receive_text() == "hello"
     with client.websocket_connect("/ws") as ws:  # testserver, added by the client
         assert ws.receive_text() == "hello"
+
+
+def test_a_mounted_heron_app_without_hosts_of_its_own_serves_its_parents() -> None:
+    inner = App(secret_key="k", access_log=False)
+    inner.add_route("/x", lambda: "x")
+    outer = App(secret_key="k", access_log=False, allowed_hosts=["example.com"])
+    outer.mount("/in", inner)
+    with TestClient(outer, base_url="http://example.com") as client:
+        assert client.get("/in/x").status_code == 200
+        assert client.get("/in/x", headers={"host": "evil.com"}).status_code == 400
+    assert inner.settings.allowed_hosts == ["example.com"]

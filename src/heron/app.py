@@ -720,7 +720,9 @@ class App(RouteDecorators):
         try:
             await self.startup()
         except Exception as exc:
-            logging.getLogger("heron").error("Startup failed: %s", exc, exc_info=exc)
+            # A configuration mistake needs its message, not a traceback.
+            trace = None if isinstance(exc, ImproperlyConfigured) else exc
+            logging.getLogger("heron").error("Startup failed: %s", exc, exc_info=trace)
             await send({"type": "lifespan.startup.failed",
                         "message": f"heron could not start: {type(exc).__name__}: {exc}"})
             return
@@ -742,6 +744,12 @@ class App(RouteDecorators):
         for hook in self.startup_hooks:
             await build_hook(hook)()
         for child in self._mounted_apps():
+            if not child.settings.allowed_hosts:
+                # The parent checked the Host already; a child with no list of its
+                # own serves the parent's hosts.
+                from heron.security import effective_hosts
+
+                child.settings.allowed_hosts = effective_hosts(self.settings)
             await child.startup()
 
     async def shutdown(self) -> list[str]:
