@@ -1,28 +1,31 @@
 """A guestbook: heron's example app, served on SQLite.
 
-Run it from the repository root with ``./scripts/demo`` (or
-``heron run examples.guestbook.app:app --debug``) and open http://127.0.0.1:8000.
-Without ``--debug`` it runs as in production: set ``HERON_SECRET_KEY`` first.
+Run it from the repository root with ``./scripts/demo``, or by hand::
+
+    heron db --app examples.guestbook.app:app migrate   # create or update the tables
+    heron run examples.guestbook.app:app --debug
+
+and open http://127.0.0.1:8000.  Without ``--debug`` it runs as in production:
+set ``HERON_SECRET_KEY`` first.
 
 It shows routing with path parameters, Jinja2 templates (``templates/``) with a
 layout, flashed messages, a form protected against CSRF that is validated on the
-server (POST/redirect/GET), a JSON API, a sync view doing blocking database work
-in heron's thread pool, error pages and static files.  The database is a SQLite
-file in ``instance/`` (``GUESTBOOK_INSTANCE`` moves it), created on first use.
+server (POST/redirect/GET), a JSON API, error pages and static files, and
+heron's database layer: a model (``models.py``), migrations (``migrations/``,
+written by ``heron db makemigrations``), ``db.session`` in sync views (which run
+in heron's thread pool), ``db.async_session`` in async ones, ``db.get_or_404``
+and ``db.paginate``.
 
-The database code uses SQLAlchemy directly for now; heron's own database layer
-(``heron.db``, with migrations) will replace it.
+The database is heron's default, a SQLite file in the app's instance folder
+(``instance/db.sqlite3``); ``HERON_DATABASE_URL`` points it elsewhere.  The app
+never creates tables itself: ``heron db migrate`` does.
 """
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, String, create_engine, func, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import select
 
 from heron import (
     App,
@@ -36,31 +39,15 @@ from heron import (
     abort,
     flash,
     render,
-    run_in_threadpool,
 )
+from heron.db import Page, db
 
-HERE = Path(__file__).parent
-INSTANCE = Path(os.environ.get("GUESTBOOK_INSTANCE", HERE / "instance"))
-NAME_MAX = 80
-MESSAGE_MAX = 500
+from .models import MESSAGE_MAX, NAME_MAX, Entry
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Entry(Base):
-    __tablename__ = "entry"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME_MAX))
-    message: Mapped[str] = mapped_column(String(MESSAGE_MAX))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: datetime.now(UTC))
-
-    def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "name": self.name, "message": self.message,
-                "created_at": self.created_at}
-
+#: Entries on each page of the guestbook.
+PER_PAGE = 20
+#: Newest first.
+NEWEST = select(Entry).order_by(Entry.id.desc())
 
 # Settings come from HERON_* variables (and .env).  When HERON_ALLOWED_HOSTS is
 # not set, serve this machine's own names, so that the example also runs with
@@ -69,13 +56,6 @@ settings = Settings()
 if not settings.allowed_hosts:
     settings.allowed_hosts = ["127.0.0.1", "localhost", "[::1]"]
 app = App(settings)
-engine = create_engine(f"sqlite:///{INSTANCE / 'guestbook.sqlite3'}")
-
-
-@app.on_startup
-def create_tables() -> None:
-    INSTANCE.mkdir(parents=True, exist_ok=True)
-    Base.metadata.create_all(engine)
 
 
 @app.context_processor
@@ -83,20 +63,23 @@ def limits(request: Request) -> dict[str, Any]:
     return {"name_max": NAME_MAX, "message_max": MESSAGE_MAX}
 
 
-def index_page(request: Request, *, status_code: int = 200, form: dict[str, str] | None = None,
+def index_page(request: Request, page: Page[Entry], *, status_code: int = 200,
+               form: dict[str, str] | None = None,
                errors: dict[str, str] | None = None) -> Response:
-    """The list of entries with the form to sign (filled in again after an error)."""
-    with Session(engine) as db:
-        entries = db.scalars(select(Entry).order_by(Entry.id.desc()).limit(50)).all()
-        count = db.scalar(select(func.count(Entry.id))) or 0
-    return render(request, "index.html", status_code=status_code, entries=entries, count=count,
+    """A page of entries with the form to sign (filled in again after an error)."""
+    return render(request, "index.html", status_code=status_code, page=page,
                   form=form or {"name": "", "message": ""}, errors=errors or {})
 
 
 @app.get("/")
 def index(request: Request) -> Response:
-    """The guestbook: the latest entries, newest first, and a form to sign it."""
-    return index_page(request)
+    """The guestbook: entries newest first, 20 a page (``?page=2``), and a form to sign it.
+
+    A sync view: it runs in the thread pool, so it uses the blocking ``db.session``.
+    A page number that is not one (``?page=0``, ``?page=x``, past the last page) is a 404.
+    """
+    page = db.paginate(NEWEST, page=request.query_params.get("page", "1"), per_page=PER_PAGE)
+    return index_page(request, page)
 
 
 def validate(name: str, message: str) -> dict[str, str]:
@@ -113,19 +96,13 @@ def validate(name: str, message: str) -> dict[str, str]:
     return errors
 
 
-def add_entry(name: str, message: str) -> None:
-    with Session(engine) as db:
-        db.add(Entry(name=name, message=message))
-        db.commit()
-
-
 @app.post("/sign")
 async def sign(request: Request) -> Response:
     """Add an entry from the form, then go back to the list (POST/redirect/GET).
 
     heron has checked the CSRF token before this runs.  Invalid input shows the
-    form again (422) with what was typed and what is wrong with it.  The
-    blocking database work runs in the thread pool, off the event loop.
+    form again (422) with what was typed and what is wrong with it.  An async
+    view: it uses ``db.async_session``, which does not block the event loop.
     """
     data = await request.form()
     submitted = {field: text if isinstance(text := data.get(field), str) else ""
@@ -133,20 +110,18 @@ async def sign(request: Request) -> Response:
     name, message = submitted["name"].strip(), submitted["message"].strip()
     errors = validate(name, message)
     if errors:
-        return await run_in_threadpool(index_page, request, status_code=422, form=submitted,
-                                       errors=errors)
-    await run_in_threadpool(add_entry, name, message)
+        page = await db.apaginate(NEWEST, page=1, per_page=PER_PAGE)
+        return index_page(request, page, status_code=422, form=submitted, errors=errors)
+    async with db.atransaction() as session:  # commits at the end of the block
+        session.add(Entry(name=name, message=message))
     flash(request, f"Thanks for signing, {name}!", "success")
     return RedirectResponse(app.url_for("index"), 303)
 
 
 @app.get("/entries/{id:int}")
 def entry(request: Request, id: int) -> Response:
-    with Session(engine) as db:
-        found = db.get(Entry, id)
-        if found is None:
-            abort(404, f"There is no entry {id}.")
-        return render(request, "entry.html", entry=found)
+    found = db.get_or_404(Entry, id, f"There is no entry {id}.")
+    return render(request, "entry.html", entry=found)
 
 
 @app.on_error(404)
@@ -158,23 +133,19 @@ api = Router("/api", name="api")
 
 
 @api.get("/entries")
-def list_entries(request: Request) -> list[dict[str, object]]:
-    """Entries as JSON; ``?limit=`` caps how many (1-100, default 20)."""
+async def list_entries(request: Request) -> list[dict[str, object]]:
+    """Entries as JSON, newest first; ``?limit=`` caps how many (1-100, default 20)."""
     raw_limit = request.query_params.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         abort(400, "limit must be a whole number from 1 to 100.")
-    with Session(engine) as db:
-        rows = db.scalars(select(Entry).order_by(Entry.id.desc()).limit(int(raw_limit)))
-        return [row.as_dict() for row in rows]
+    rows = await db.async_session.scalars(NEWEST.limit(int(raw_limit)))
+    return [row.as_dict() for row in rows]
 
 
 @api.get("/entries/{id:int}")
-def get_entry(id: int) -> dict[str, object]:
-    with Session(engine) as db:
-        found = db.get(Entry, id)
-        if found is None:
-            abort(404, f"There is no entry {id}.")
-        return found.as_dict()
+async def get_entry(id: int) -> dict[str, object]:
+    found = await db.aget_or_404(Entry, id, f"There is no entry {id}.")
+    return found.as_dict()
 
 
 @api.on_error(404)

@@ -148,6 +148,23 @@ class Settings:
     #: ``memory://`` (this process only) or ``redis://host:port/db``.
     cache_url: str = "memory://"
 
+    # -- mail (docs/mail.md) -----------------------------------------------
+    #: ``smtp``, ``console``, ``file``, ``memory`` or ``package.module:Class``.
+    mail_backend: str = "smtp"
+    mail_host: str = "localhost"
+    mail_port: int = 25
+    mail_username: str | None = None
+    mail_password: str | None = dataclasses.field(default=None, repr=False)
+    #: Implicit TLS (SMTPS, usually port 465).
+    mail_use_tls: bool = False
+    #: Upgrade with STARTTLS (usually port 587).
+    mail_use_starttls: bool = False
+    #: Seconds to wait for the SMTP server.
+    mail_timeout: float = 10.0
+    #: Folder (relative to the app's root) of the ``file`` backend.
+    mail_file_dir: str = "instance/mail"
+    default_from_email: str = "webmaster@localhost"
+
     # -- templates (docs/templates.md) -------------------------------------
     #: Re-read changed templates; ``None`` follows ``debug``.
     template_auto_reload: bool | None = None

@@ -1,7 +1,14 @@
-"""The example guestbook app, end to end on a throwaway SQLite file (in production mode)."""
+"""The example guestbook app, end to end on a throwaway SQLite file (in production mode).
+
+The database is made like a user would: the example's committed migrations are
+applied (heron's ``db_clean`` fixture runs them once per database), and each test
+leaves the tables empty behind it.  ``db_clean`` rather than ``db_session``: the
+async views write through ``db.async_session``, which cannot join a test transaction.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 import sys
@@ -10,16 +17,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, inspect
 
+from heron.db import db
+from heron.db.migrations import Migrations
 from heron.testing import TestClient, extract_csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "examples.guestbook.app"
 
 
-def load_guestbook(monkeypatch: pytest.MonkeyPatch, instance: Path, **env: str) -> Any:
-    """A fresh import of the example (it reads its settings from the environment)."""
-    monkeypatch.setenv("GUESTBOOK_INSTANCE", str(instance))
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def load_guestbook(monkeypatch: pytest.MonkeyPatch, database_url: str, **env: str) -> Any:
+    """A fresh import of the example (it reads its settings from the environment).
+
+    Only the app module is imported again: ``examples.guestbook.models`` stays, as
+    a model's table can be defined once per process.
+    """
+    monkeypatch.setenv("HERON_DATABASE_URL", database_url)
     monkeypatch.setenv("HERON_SECRET_KEY", "guestbook-test-secret")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -28,17 +46,34 @@ def load_guestbook(monkeypatch: pytest.MonkeyPatch, instance: Path, **env: str) 
     return importlib.import_module(MODULE)
 
 
-@pytest.fixture
-def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    loaded = load_guestbook(monkeypatch, tmp_path)
-    yield loaded
-    loaded.engine.dispose()
+def unload(module: Any) -> None:
+    """Close the app's database connections and forget the module."""
+    asyncio.run(db.state(module.app).dispose())
     sys.modules.pop(MODULE, None)
 
 
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One SQLite file for the module: migrated once, emptied after each test."""
+    return sqlite_url(tmp_path_factory.mktemp("guestbook") / "guestbook.sqlite3")
+
+
 @pytest.fixture
-def guestbook(module: Any) -> Iterator[TestClient]:
-    with TestClient(module.app) as client:
+def module(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    loaded = load_guestbook(monkeypatch, database_url)
+    yield loaded
+    unload(loaded)
+
+
+@pytest.fixture
+def app(module: Any) -> Any:
+    """The example's app, for heron's database fixtures (``db_clean``)."""
+    return module.app
+
+
+@pytest.fixture
+def guestbook(app: Any, db_clean: None) -> Iterator[TestClient]:
+    with TestClient(app) as client:
         yield client
 
 
@@ -238,14 +273,133 @@ def test_allowed_hosts_default_to_this_machine(guestbook: TestClient) -> None:
 
 def test_allowed_hosts_come_from_the_environment(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    module = load_guestbook(monkeypatch, tmp_path,
+    module = load_guestbook(monkeypatch, sqlite_url(tmp_path / "hosts.sqlite3"),
                             HERON_ALLOWED_HOSTS="guestbook.example,.example.org")
     try:
+        Migrations(module.app).migrate()
         assert module.app.settings.allowed_hosts == ["guestbook.example", ".example.org"]
         with TestClient(module.app) as client:
             assert client.get("/", headers={"host": "guestbook.example"}).status_code == 200
             assert client.get("/", headers={"host": "www.example.org"}).status_code == 200
             assert client.get("/", headers={"host": "127.0.0.1"}).status_code == 400
     finally:
-        module.engine.dispose()
-        sys.modules.pop(MODULE, None)
+        unload(module)
+
+
+# -- the database: pagination, migrations -----------------------------------
+
+
+def add_entries(module: Any, count: int) -> None:
+    """``count`` entries, "Guest 1" first (so the newest is ``Guest {count}``)."""
+    with db.transaction() as session:
+        session.add_all([module.Entry(name=f"Guest {n}", message=f"Message {n}")
+                         for n in range(1, count + 1)])
+
+
+def listed(page: str) -> list[str]:
+    return re.findall(r'<li><a href="/entries/\d+">(.*?)</a>', page)
+
+
+def pager_links(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<a rel="(prev|next)" href="([^"]*)"', page))
+
+
+def test_index_pages_20_entries_at_a_time(module: Any, guestbook: TestClient) -> None:
+    add_entries(module, 25)
+    first = guestbook.get("/")
+    assert first.status_code == 200
+    assert "25 signatures." in first.text
+    assert listed(first.text) == [f"Guest {n}" for n in range(25, 5, -1)]  # newest first
+    assert "Page 1 of 2" in first.text
+    assert pager_links(first.text) == {"next": "/?page=2"}
+    assert listed(guestbook.get("/?page=1").text) == listed(first.text)
+
+    second = guestbook.get(pager_links(first.text)["next"])
+    assert second.status_code == 200
+    assert listed(second.text) == ["Guest 5", "Guest 4", "Guest 3", "Guest 2", "Guest 1"]
+    assert "25 signatures." in second.text
+    assert "Page 2 of 2" in second.text
+    assert pager_links(second.text) == {"prev": "/"}
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("page=3", "There is no page 3; the last is 2."),
+        ("page=0", "There is no such page."),
+        ("page=-1", "There is no such page."),
+        ("page=two", "There is no such page."),
+        ("page=", "There is no such page."),
+    ],
+)
+def test_a_page_that_does_not_exist_is_the_404_page(module: Any, guestbook: TestClient,
+                                                    query: str, detail: str) -> None:
+    add_entries(module, 25)
+    response = guestbook.get(f"/?{query}")
+    assert response.status_code == 404
+    assert "<title>Not found</title>" in response.text
+    assert detail in response.text
+
+
+def test_one_page_has_no_pager(module: Any, guestbook: TestClient) -> None:
+    add_entries(module, 20)
+    page = guestbook.get("/").text
+    assert len(listed(page)) == 20
+    assert "Page 1 of 1" not in page
+    assert pager_links(page) == {}
+    assert guestbook.get("/?page=2").status_code == 404
+    # An empty guestbook has its one (empty) page.
+    assert guestbook.get("/?page=1").status_code == 200
+
+
+def test_a_failed_post_shows_the_first_page(module: Any, guestbook: TestClient) -> None:
+    add_entries(module, 25)
+    response = sign(guestbook, "", "hello")
+    assert response.status_code == 422
+    assert listed(response.text)[0] == "Guest 25"
+    assert len(listed(response.text)) == 20
+    assert pager_links(response.text) == {"next": "/?page=2"}
+
+
+def test_entries_keep_when_and_the_api_limits(module: Any, guestbook: TestClient) -> None:
+    add_entries(module, 3)
+    entries = guestbook.get("/api/entries?limit=2").json()
+    assert [e["name"] for e in entries] == ["Guest 3", "Guest 2"]
+    assert all(e["created_at"] for e in entries)
+    single = guestbook.get(f"/api/entries/{entries[0]['id']}").json()
+    assert single == entries[0]
+
+
+def test_migrations_build_the_tables_the_models_describe(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The committed migrations alone make the schema (no create_all), and they match
+    the models: ``heron db check`` would pass."""
+    url = sqlite_url(tmp_path / "fresh.sqlite3")
+    module = load_guestbook(monkeypatch, url)
+    try:
+        migrations = Migrations(module.app)
+        assert len(migrations.check()) == 1  # "2 migration(s) not applied": heron's, ours
+        migrations.migrate()
+        assert migrations.check() == []
+        with TestClient(module.app) as client:
+            assert sign(client, "Ann", "hi").status_code == 303
+            assert stored(client) == [("Ann", "hi")]
+    finally:
+        unload(module)
+
+
+def test_the_app_creates_no_tables_itself(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables come from `heron db migrate`, not from starting the app."""
+    path = tmp_path / "unmigrated.sqlite3"
+    module = load_guestbook(monkeypatch, sqlite_url(path))
+    try:
+        with TestClient(module.app) as client:
+            client.get("/api/nothing")  # a request that needs no table
+    finally:
+        unload(module)
+    engine = create_engine(sqlite_url(path))
+    try:
+        assert "entry" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

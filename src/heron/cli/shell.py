@@ -43,11 +43,11 @@ def shell_command(app: str | None, plain: bool, command: str | None) -> None:
               + (f", and models {', '.join(models)}" if models else "") + ".")
     with db.context(application):
         if command is not None:
-            exec(compile(command, "<heron shell -c>", "exec"), namespace)  # noqa: S102 (the user's own code)
+            exec(compile(command, "<heron shell -c>", "exec"), namespace)
             return
         if not plain:
             try:
-                from IPython import start_ipython
+                from IPython import start_ipython  # type: ignore[import-not-found]
             except ImportError:
                 pass
             else:

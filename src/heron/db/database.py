@@ -74,20 +74,24 @@ class DatabaseState:
         settings = self.app.settings
         options: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": True}
         backend = make_url(url).get_backend_name()
+        pooled = True
         if backend == "sqlite":
             database = make_url(url).database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError:
+                    pass  # connecting fails then: a 503, like any database out of reach
+            else:
+                pooled = False  # in memory: SQLAlchemy's pools for it take no size or timeout
             options["connect_args"] = {"timeout": 15}
-        else:
+        elif backend == "postgresql":
+            options["connect_args"] = {"connect_timeout": settings.database_connect_timeout}
+        if pooled:
             options.update(pool_size=settings.database_pool_size,
                            max_overflow=settings.database_max_overflow,
                            pool_timeout=settings.database_pool_timeout,
                            pool_recycle=settings.database_pool_recycle)
-            if backend == "postgresql":
-                options["connect_args"] = {"connect_timeout": settings.database_connect_timeout}
-        if backend == "sqlite":
-            options.update(pool_timeout=settings.database_pool_timeout)
         return options
 
     def _url(self, key: str | None) -> str:
@@ -124,17 +128,23 @@ class DatabaseState:
                            if getattr(m.class_, "__bind_key__", None)}
         return self._binds
 
+    def _configured_binds(self) -> dict[type[Any], str]:
+        # Models of a bind this app does not name are left alone: the process
+        # may hold models of other apps (tests, components not used here).
+        return {cls: key for cls, key in self.model_binds().items() if key in self.urls}
+
     def make_session(self, bind: str | None = None) -> Session:
+        binds = {cls: self.engine(key) for cls, key in self._configured_binds().items()}
         if self.test_connection is not None and bind is None:
-            return Session(bind=self.test_connection, join_transaction_mode="create_savepoint")
-        binds = {cls: self.engine(key) for cls, key in self.model_binds().items()}
+            return Session(bind=self.test_connection, binds=binds or None,  # type: ignore[arg-type]
+                           join_transaction_mode="create_savepoint")
         return Session(bind=self.engine(bind), binds=binds or None)  # type: ignore[arg-type]
 
     def make_async_session(self, bind: str | None = None) -> AsyncSession:
+        binds = {cls: self.async_engine(key) for cls, key in self._configured_binds().items()}
         if self.test_async_connection is not None and bind is None:
-            return AsyncSession(bind=self.test_async_connection,
+            return AsyncSession(bind=self.test_async_connection, binds=binds or None,  # type: ignore[arg-type]
                                 join_transaction_mode="create_savepoint")
-        binds = {cls: self.async_engine(key) for cls, key in self.model_binds().items()}
         return AsyncSession(bind=self.async_engine(bind), binds=binds or None)  # type: ignore[arg-type]
 
     async def dispose(self) -> None:

@@ -148,8 +148,12 @@ class Migrations:
                                  f"{engine.url.render_as_string(hide_password=True)}: "
                                  f"{exc.orig}") from None
         try:
-            with connection.begin():
-                yield connection
+            if connection.dialect.name == "sqlite":
+                with _sqlite_transaction(connection):
+                    yield connection
+            else:
+                with connection.begin():
+                    yield connection
         finally:
             connection.close()
 
@@ -235,16 +239,22 @@ class Migrations:
 
         def split(context: Any, revision: Any, directives: list[Any]) -> None:
             template = directives[0]
-            scripts = []
-            for label, owner in by_label.items():
+            parts = {}
+            for label in by_label:
                 upgrade = [op for op in template.upgrade_ops.ops if owner_label(op) == label]
                 downgrade = [op for op in template.downgrade_ops.ops if owner_label(op) == label]
-                if not upgrade and not (empty and label == "app"):
-                    continue
+                if upgrade or (empty and label == "app"):
+                    parts[label] = (rev_id(), upgrade, downgrade)
+            # A revision written in this same pass is what a foreign key to that
+            # owner's tables must wait for (its old head may lack the table).
+            new_revisions = {label: part[0] for label, part in parts.items()}
+            scripts = []
+            for label, (revision_id, upgrade, downgrade) in parts.items():
+                owner = by_label[label]
                 heads = self._heads_of(owner)
-                depends = self._dependencies(owner)
+                depends = self._dependencies(owner, new_revisions)
                 scripts.append(ops.MigrationScript(
-                    rev_id(), ops.UpgradeOps(ops=upgrade), ops.DowngradeOps(ops=downgrade),
+                    revision_id, ops.UpgradeOps(ops=upgrade), ops.DowngradeOps(ops=downgrade),
                     message=message, head=f"{label}@head" if heads else "base",
                     branch_label=None if heads else label, version_path=str(owner.directory),
                     depends_on=",".join(depends) or None,
@@ -259,8 +269,9 @@ class Migrations:
         return {r.revision for r in script.walk_revisions()
                 if str(Path(r.path).parent.resolve()) in shipped}
 
-    def _dependencies(self, owner: Owner) -> list[str]:
-        """Heads of the other owners whose tables ``owner``'s tables refer to."""
+    def _dependencies(self, owner: Owner, new_revisions: dict[str, str] | None = None) -> list[str]:
+        """Heads of the other owners whose tables ``owner``'s tables refer to: the
+        revision being written for that owner in the same pass, if any, else its head."""
         others: dict[str, Owner] = {}
         for table in self.tables_of(owner):
             for fk in table.foreign_keys:
@@ -269,7 +280,10 @@ class Migrations:
                     others[other.label] = other
         heads: list[str] = []
         for other in others.values():
-            heads += self._heads_of(other)
+            if new_revisions and other.label in new_revisions:
+                heads.append(new_revisions[other.label])
+            else:
+                heads += self._heads_of(other)
         return heads
 
     def migrate(self, target: str = "heads") -> None:
@@ -321,6 +335,38 @@ class Migrations:
             reflected.reflect(connection)
             reflected.drop_all(connection)
         self.migrate()
+
+
+@contextmanager
+def _sqlite_transaction(connection: Connection) -> Iterator[None]:
+    """A transaction for migrations on SQLite: DDL included, foreign keys checked at the end.
+
+    The sqlite3 module opens a transaction only before INSERT, UPDATE and DELETE,
+    so a migration that failed half-way would leave the tables it had already
+    created or dropped (such as batch mode's ``_alembic_tmp_*`` copy).  And with
+    ``foreign_keys=ON`` (heron's setting), batch mode's copy-and-drop of a table
+    that other rows refer to fails, or with ``ON DELETE CASCADE`` deletes those
+    rows; SQLite's advice is to turn the checks off for the change and to run
+    ``PRAGMA foreign_key_check`` before committing.
+    """
+    dbapi_connection: Any = connection.connection.driver_connection
+    isolation_level = dbapi_connection.isolation_level
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # has no effect inside a transaction
+    dbapi_connection.isolation_level = None  # heron says BEGIN, before DDL too
+    try:
+        with connection.begin():
+            dbapi_connection.execute("BEGIN")
+            yield
+            broken = dbapi_connection.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                table, rowid, parent, _ = broken[0]
+                raise MigrationError(
+                    f"The migration would leave {len(broken)} row(s) whose foreign key "
+                    f"refers to no row (first: table {table!r}, rowid {rowid}, "
+                    f"referring to {parent!r}); nothing was changed.")
+    finally:
+        dbapi_connection.isolation_level = isolation_level
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def _model_modules() -> dict[str, str]:

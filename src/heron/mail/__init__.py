@@ -1,0 +1,30 @@
+"""Sending mail: ``await send_mail(app, subject, body, to=[...])``.
+
+The ``mail_backend`` setting picks where messages go: ``smtp`` (the default),
+``console`` (printed, for development), ``file`` (``.eml`` files in
+``mail_file_dir``) or ``memory`` (kept in ``app.mail.outbox``, for tests).
+Sync code sends through heron's bridge: ``run_async(send_mail(...))``.
+See docs/mail.md.
+"""
+
+from heron.mail.backends import (
+    ConsoleBackend,
+    FileBackend,
+    MailBackend,
+    MemoryBackend,
+    SMTPBackend,
+)
+from heron.mail.message import EmailMessage
+from heron.mail.sending import Mailer, render_mail, send_mail
+
+__all__ = [
+    "ConsoleBackend",
+    "EmailMessage",
+    "FileBackend",
+    "MailBackend",
+    "Mailer",
+    "MemoryBackend",
+    "SMTPBackend",
+    "render_mail",
+    "send_mail",
+]

@@ -1,0 +1,58 @@
+"""An email message: text, an optional HTML alternative, attachments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage as StdlibMessage
+from email.utils import formatdate, make_msgid
+
+__all__ = ["EmailMessage"]
+
+
+@dataclass
+class EmailMessage:
+    """One message.  ``body`` is the plain-text part; ``html`` adds an HTML alternative."""
+
+    subject: str
+    body: str
+    to: list[str]
+    from_email: str | None = None
+    html: str | None = None
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    reply_to: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    #: (filename, content, MIME type) triples.
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+    def recipients(self) -> list[str]:
+        """Everyone the message goes to: To, Cc and Bcc."""
+        return [*self.to, *self.cc, *self.bcc]
+
+    def to_mime(self, default_from: str) -> StdlibMessage:
+        """The message as the standard library builds it (Bcc left out of the headers)."""
+        for value in (self.subject, *self.to, *self.cc, *self.reply_to,
+                      self.from_email or default_from):
+            if "\n" in value or "\r" in value:
+                raise ValueError("Header values must not contain line breaks (header injection).")
+        message = StdlibMessage()
+        message["Subject"] = self.subject
+        message["From"] = self.from_email or default_from
+        message["To"] = ", ".join(self.to)
+        if self.cc:
+            message["Cc"] = ", ".join(self.cc)
+        if self.reply_to:
+            message["Reply-To"] = ", ".join(self.reply_to)
+        message["Date"] = formatdate(localtime=False)
+        domain = (self.from_email or default_from).rpartition("@")[2] or None
+        message["Message-ID"] = make_msgid(domain=domain)
+        for name, value in self.headers.items():
+            message[name] = value
+        message.set_content(self.body)
+        if self.html is not None:
+            message.add_alternative(self.html, subtype="html")
+        for filename, content, mimetype in self.attachments:
+            maintype, _, subtype = mimetype.partition("/")
+            message.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream",
+                                   filename=filename)
+        return message
