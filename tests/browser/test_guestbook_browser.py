@@ -2,14 +2,18 @@
 
 What only a browser shows: that it obeys the security headers (CSP, X-Frame-Options),
 that its own form submissions carry the session cookie and the CSRF token, that
-cross-site ones are refused, and that the POST/redirect/GET flow with a flashed
-message works as a person sees it.
+cross-site ones are refused, that the POST/redirect/GET flow with a flashed
+message works as a person sees it, and that the pager's links lead through the pages.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,27 +25,40 @@ if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
 
 ROOT = Path(__file__).resolve().parents[2]
+APP = "examples.guestbook.app:app"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; object-src 'none'; base-uri 'self'")
 EVIL = "http://evil.test"
 
 
 @pytest.fixture(scope="module")
-def guestbook(tmp_path_factory: pytest.TempPathFactory,
-              serve_app: Callable[..., AppServer]) -> AppServer:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The guestbook's throwaway SQLite file."""
+    return tmp_path_factory.mktemp("guestbook-db") / "guestbook.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def guestbook(database: Path, serve_app: Callable[..., AppServer]) -> AppServer:
     """The example served by ``heron run`` as in production: debug off, a secret key,
-    its allowed hosts from the environment, and a throwaway SQLite file."""
+    its allowed hosts from the environment, and a throwaway SQLite file that
+    ``heron db migrate`` made first (the app creates no tables itself)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERON_")}
     env.update({
         "HERON_SECRET_KEY": secrets.token_urlsafe(32),
         "HERON_DEBUG": "0",
         "HERON_ALLOWED_HOSTS": "127.0.0.1",
-        "GUESTBOOK_INSTANCE": str(tmp_path_factory.mktemp("guestbook-instance")),
-        # heron run runs in an empty folder (no stray .env): the repository goes on the path.
+        "HERON_DATABASE_URL": f"sqlite:///{database}",
+        # heron runs in an empty folder (no stray .env): the repository goes on the path.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
     })
-    return serve_app("examples.guestbook.app:app", env)
+    heron = Path(sys.executable).with_name("heron")
+    migrate = subprocess.run([str(heron), "db", "--app", APP, "migrate"], cwd=database.parent,
+                             env=env, capture_output=True, text=True, timeout=60, check=False)
+    if migrate.returncode != 0:
+        pytest.fail(f"`heron db migrate` failed:\n{migrate.stdout}{migrate.stderr}",
+                    pytrace=False)
+    return serve_app(APP, env)
 
 
 def csp_violations(console: list[ConsoleMessage]) -> list[str]:
@@ -228,3 +245,34 @@ def test_browser_enforces_the_policy(page: Page, console: list[ConsoleMessage],
             document.body.append(frame);
         }""", guestbook.url + "/")
     assert "'deny'" in refused.value.text
+
+
+def test_pager_links_lead_through_the_pages(page: Page, database: Path,
+                                            guestbook: AppServer) -> None:
+    # Rows written straight into the database (the server sees them at once).
+    with sqlite3.connect(database) as connection:
+        connection.executemany("INSERT INTO entry (name, message) VALUES (?, ?)",
+                               [(f"Guest {n}", f"Message {n}") for n in range(1, 26)])
+    connection.close()
+    page.goto(guestbook.url + "/")
+    total = int(page.locator(".count").inner_text().split()[0])
+    assert total >= 25
+    pages = math.ceil(total / 20)
+    assert page.locator(".entries li").count() == 20
+    assert page.locator(".entries li").first.inner_text() == "Guest 25: Message 25"
+    assert page.locator(".pager-current").inner_text() == f"Page 1 of {pages}"
+    assert page.get_by_role("link", name="Newer").count() == 0
+
+    page.get_by_role("link", name="Older").click()
+    page.wait_for_url(guestbook.url + "/?page=2")
+    assert page.locator(".pager-current").inner_text() == f"Page 2 of {pages}"
+    assert page.locator(".entries li").first.inner_text() == "Guest 5: Message 5"
+    page.get_by_role("link", name="Newer").click()
+    page.wait_for_url(guestbook.url + "/")
+    assert page.locator(".entries li").first.inner_text() == "Guest 25: Message 25"
+
+    missing = page.goto(f"{guestbook.url}/?page={pages + 1}")
+    assert missing is not None
+    assert missing.status == 404
+    assert page.title() == "Not found"
+    assert f"There is no page {pages + 1}; the last is {pages}." in page.inner_text("main")

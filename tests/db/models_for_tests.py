@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from heron.db import Model, TimestampMixin
@@ -38,6 +47,50 @@ class TCity(Model):
     name: Mapped[str] = mapped_column(String(100), index=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     country_code: Mapped[str] = mapped_column(ForeignKey("t_country.code"))
+
+
+class TPair(Model):
+    """A composite primary key declared in ``__table_args__``: no ``id`` either."""
+
+    __table_args__ = (PrimaryKeyConstraint("left", "right"),)
+
+    left: Mapped[int]
+    right: Mapped[int]
+
+
+class TLabelled(Model):
+    """An abstract base: no table of its own; its subclasses get an ``id``."""
+
+    __abstract__ = True
+
+    label: Mapped[str] = mapped_column(String(20))
+
+
+class TThing(TLabelled):
+    pass
+
+
+class TAnimal(Model):
+    """Inheritance: joined (TDog, its own table) and single-table (TCat)."""
+
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "animal"}
+
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class TDog(TAnimal):
+    __mapper_args__ = {"polymorphic_identity": "dog"}
+
+    id: Mapped[int] = mapped_column(ForeignKey("t_animal.id"), primary_key=True)
+    bark: Mapped[str | None] = mapped_column(String(20))
+
+
+class TCat(TAnimal):
+    __tablename__ = None  # type: ignore[assignment]
+    __mapper_args__ = {"polymorphic_identity": "cat"}
+
+    lives: Mapped[int | None]
 
 
 class TEvent(TimestampMixin, Model):
@@ -106,7 +159,8 @@ Index("ix_t_book_title_published", TBook.title, TBook.published)
 
 #: Every table of these models in the default database, parents first.
 DEFAULT_TABLES = [
-    TNote.__table__, TCountry.__table__, TCity.__table__, TEvent.__table__,
+    TNote.__table__, TCountry.__table__, TCity.__table__, TEvent.__table__, TPair.__table__,
+    TThing.__table__, TAnimal.__table__, TDog.__table__,
     TUniqueName.__table__, TCounter.__table__, TEntry.__table__,
     TAuthor.__table__, TBook.__table__, TTag.__table__, t_book_tag,
 ]

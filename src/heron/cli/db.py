@@ -142,8 +142,28 @@ def clearsessions(ctx: click.Context) -> None:
     """Delete expired sessions (session_backend = "database")."""
     import asyncio
 
+    from sqlalchemy.exc import DBAPIError
+
+    from heron.db.database import db
     from heron.db.sessions import clear_expired_sessions
 
     application, _ = load_app(ctx.obj)
-    count = asyncio.run(clear_expired_sessions(application))
+    state = db.state(application)
+
+    async def clear() -> int:
+        try:
+            return await clear_expired_sessions(application)
+        finally:
+            await state.dispose()
+
+    try:
+        count = asyncio.run(clear())
+    except DBAPIError as exc:
+        url = state.engine().url.render_as_string(hide_password=True)
+        if getattr(exc, "heron_unreachable", False):
+            click.echo(f"Error: Cannot connect to the database {url}: {exc.orig}", err=True)
+        else:
+            click.echo(f"Error: {exc.orig} (in {url}; has `heron db migrate` been run?)",
+                       err=True)
+        sys.exit(1)
     click.echo(f"Deleted {count} expired session(s).")

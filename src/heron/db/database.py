@@ -142,10 +142,14 @@ class DatabaseState:
 
     def make_async_session(self, bind: str | None = None) -> AsyncSession:
         binds = {cls: self.async_engine(key) for cls, key in self._configured_binds().items()}
+        # Not expired on commit: reading ``row.id`` after ``await commit()`` would
+        # be I/O outside an await (MissingGreenlet).
         if self.test_async_connection is not None and bind is None:
             return AsyncSession(bind=self.test_async_connection, binds=binds or None,  # type: ignore[arg-type]
-                                join_transaction_mode="create_savepoint")
-        return AsyncSession(bind=self.async_engine(bind), binds=binds or None)  # type: ignore[arg-type]
+                                join_transaction_mode="create_savepoint",
+                                expire_on_commit=False)
+        return AsyncSession(bind=self.async_engine(bind), binds=binds or None,  # type: ignore[arg-type]
+                            expire_on_commit=False)
 
     async def dispose(self) -> None:
         """Close every pooled connection (at shutdown)."""
@@ -349,16 +353,29 @@ class Database:
         """Create every model's table that does not exist (no migrations)."""
         state = self.state(app)
         for key in state.urls:
-            tables = [m.local_table for m in Model.registry.mappers
-                      if getattr(m.class_, "__bind_key__", None) == key]
-            Model.metadata.create_all(state.engine(key), tables=tables)  # type: ignore[arg-type]
+            Model.metadata.create_all(state.engine(key), tables=_tables_of(key))
 
     def drop_all(self, app: App) -> None:
         state = self.state(app)
         for key in state.urls:
-            tables = [m.local_table for m in Model.registry.mappers
-                      if getattr(m.class_, "__bind_key__", None) == key]
-            Model.metadata.drop_all(state.engine(key), tables=tables)  # type: ignore[arg-type]
+            Model.metadata.drop_all(state.engine(key), tables=_tables_of(key))
+
+
+def _tables_of(key: str | None) -> list[Any]:
+    """The tables of database ``key``: those of its models, and the tables no
+    model maps (many-to-many association tables) that refer to them; other
+    unmapped tables are the default database's."""
+    keys: dict[Any, str | None] = {}
+    for mapper in Model.registry.mappers:
+        keys.setdefault(mapper.local_table, getattr(mapper.class_, "__bind_key__", None))
+
+    def key_of(table: Any) -> str | None:
+        if table in keys:
+            return keys[table]
+        referred = [keys[fk.column.table] for fk in table.foreign_keys if fk.column.table in keys]
+        return referred[0] if referred else None
+
+    return [t for t in Model.metadata.sorted_tables if key_of(t) == key]
 
 
 def _close_sync(sessions: dict[Any, Any]) -> None:

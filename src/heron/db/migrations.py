@@ -131,6 +131,9 @@ class Migrations:
         config.set_main_option("version_locations", os.pathsep.join(locations))
         config.set_main_option("file_template",
                                "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+        config.set_main_option("hooks", "heron_format")
+        config.set_section_option("post_write_hooks", "hooks", "heron_format")
+        config.set_section_option("post_write_hooks", "heron_format.type", "heron_format")
         config.attributes["metadata"] = self.metadata()
         config.attributes.update({k: v for k, v in attributes.items() if k != "creating"})
         return config
@@ -218,6 +221,10 @@ class Migrations:
                 connection=connection, include_object=self._include(None),
                 process_revision_directives=self._splitter(owners, message, empty),
             )
+            # Without autogenerate, Alembic runs env.py (and so the splitter, which
+            # puts the revision in the app's branch) only with this option; else it
+            # writes a revision on top of "head": heron's own branch, in heron's folder.
+            config.set_main_option("revision_environment", "true")
             scripts = command.revision(config, message, autogenerate=not empty)
             for script in scripts if isinstance(scripts, list) else [scripts]:
                 if script is not None:
@@ -245,21 +252,43 @@ class Migrations:
                 downgrade = [op for op in template.downgrade_ops.ops if owner_label(op) == label]
                 if upgrade or (empty and label == "app"):
                     parts[label] = (rev_id(), upgrade, downgrade)
-            # A revision written in this same pass is what a foreign key to that
-            # owner's tables must wait for (its old head may lack the table).
-            new_revisions = {label: part[0] for label, part in parts.items()}
-            scripts = []
+            # A foreign key to a table created in this same pass must wait for the
+            # revision that creates it, not for its owner's current head.
+            created = {op.table_name: parts[owner_label(op)][0]
+                       for op in template.upgrade_ops.ops
+                       if isinstance(op, ops.CreateTableOp) and owner_label(op) in parts}
+            scripts: dict[str, Any] = {}
+            waits_for: dict[str, set[str]] = {}
             for label, (revision_id, upgrade, downgrade) in parts.items():
                 owner = by_label[label]
                 heads = self._heads_of(owner)
-                depends = self._dependencies(owner, new_revisions)
-                scripts.append(ops.MigrationScript(
+                depends = self._dependencies(owner, created)
+                scripts[revision_id] = ops.MigrationScript(
                     revision_id, ops.UpgradeOps(ops=upgrade), ops.DowngradeOps(ops=downgrade),
                     message=message, head=f"{label}@head" if heads else "base",
                     branch_label=None if heads else label, version_path=str(owner.directory),
                     depends_on=",".join(depends) or None,
-                ))
-            directives[:] = scripts
+                )
+                waits_for[revision_id] = set(depends) & set(created.values())
+            # Alembic writes them in order and checks that depends_on exists.
+            ordered: list[str] = []
+            while waits_for:
+                ready = [r for r, needs in waits_for.items() if needs <= set(ordered)]
+                if not ready:
+                    raise MigrationError(
+                        "New tables of " + " and ".join(
+                            sorted(scripts[r].branch_label or by_label_of(scripts[r])
+                                   for r in waits_for))
+                        + " refer to each other: no order of their migrations works. "
+                        "Add one of the foreign keys in a second makemigrations.")
+                for r in ready:
+                    ordered.append(r)
+                    del waits_for[r]
+            directives[:] = [scripts[r] for r in ordered]
+
+        def by_label_of(script: Any) -> str:
+            return next(label for label, o in by_label.items()
+                        if str(o.directory) == script.version_path)
 
         return split
 
@@ -269,32 +298,60 @@ class Migrations:
         return {r.revision for r in script.walk_revisions()
                 if str(Path(r.path).parent.resolve()) in shipped}
 
-    def _dependencies(self, owner: Owner, new_revisions: dict[str, str] | None = None) -> list[str]:
-        """Heads of the other owners whose tables ``owner``'s tables refer to: the
-        revision being written for that owner in the same pass, if any, else its head."""
-        others: dict[str, Owner] = {}
+    def _dependencies(self, owner: Owner, created: dict[str, str] | None = None) -> list[str]:
+        """What a new revision of ``owner`` depends on: for each table of another
+        owner that ``owner``'s tables refer to, the revision of this pass that
+        creates it (``created``: table name -> revision id), else that owner's heads."""
+        created = created or {}
+        heads: list[str] = []
         for table in self.tables_of(owner):
             for fk in table.foreign_keys:
-                other = self.owner_of(fk.column.table)
-                if other is not owner:
-                    others[other.label] = other
-        heads: list[str] = []
-        for other in others.values():
-            if new_revisions and other.label in new_revisions:
-                heads.append(new_revisions[other.label])
-            else:
-                heads += self._heads_of(other)
+                try:
+                    target = fk.column.table
+                except Exception:
+                    continue  # refers to a table no model maps
+                if self.owner_of(target) is owner:
+                    continue
+                if target.name in created:
+                    found = [created[target.name]]
+                else:
+                    found = self._heads_of(self.owner_of(target))
+                heads += [head for head in found if head not in heads]
         return heads
 
     def migrate(self, target: str = "heads") -> None:
         """Upgrade the database to ``target`` (every branch's head by default)."""
         with self.connect() as connection:
+            self._forget_implied_versions(connection)
             command.upgrade(self.config(connection=connection), target)
 
     def downgrade(self, target: str) -> None:
         """Downgrade to ``target``: a revision id, ``label@-1``, or ``base``."""
         with self.connect() as connection:
             command.downgrade(self.config(connection=connection), target)
+            self._forget_implied_versions(connection)
+
+    def _forget_implied_versions(self, connection: Connection) -> None:
+        """Remove from ``alembic_version`` the revisions another one there implies.
+
+        Downgrading a revision whose branch another one depends on (``depends_on``:
+        a foreign key to another component's table) can leave both that revision
+        and its dependency in the table; Alembic then refuses every upgrade with
+        "Requested revision ... overlaps with other requested revisions ...".
+        """
+        from sqlalchemy import text
+
+        heads = set(self.applied(connection))
+        if len(heads) < 2:
+            return
+        script = self.script()
+        implied: set[str] = set()
+        for head in heads:
+            implied |= {r.revision for r in script.iterate_revisions(head, "base")
+                        if r.revision != head}
+        for revision in sorted(heads & implied):
+            connection.execute(text("DELETE FROM alembic_version WHERE version_num = :v"),
+                               {"v": revision})
 
     def history(self) -> None:
         command.history(self.config(), indicate_current=False)
@@ -367,6 +424,28 @@ def _sqlite_transaction(connection: Connection) -> Iterator[None]:
     finally:
         dbapi_connection.isolation_level = isolation_level
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _format_revision(filename: str, options: Any) -> None:
+    """Format a new revision with ruff (or black) when installed, so it passes linters."""
+    import shutil
+    import subprocess
+
+    for tool, args in (("ruff", ["format", "--quiet"]), ("black", ["--quiet"])):
+        executable = shutil.which(tool)
+        if executable:
+            subprocess.run([executable, *args, filename], check=False, timeout=60)
+            return
+
+
+def _register_format_hook() -> None:
+    from alembic.script import write_hooks
+
+    if "heron_format" not in write_hooks._registry:
+        write_hooks.register("heron_format")(_format_revision)
+
+
+_register_format_hook()
 
 
 def _model_modules() -> dict[str, str]:

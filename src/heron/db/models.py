@@ -55,7 +55,7 @@ class Model(DeclarativeBase):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if _needs_default_id(cls):
-            cls.id = mapped_column(primary_key=True)  # type: ignore[attr-defined]
+            cls.id = mapped_column(primary_key=True, sort_order=-1)  # type: ignore[attr-defined]
             import inspect
 
             cls.__annotations__ = {"id": Mapped[int], **inspect.get_annotations(cls)}

@@ -1,0 +1,1 @@
+"""The ``library`` component: its models are in ``library.models``."""

@@ -1,0 +1,249 @@
+"""get_or_404 and friends, and pagination: 404s for what does not exist, never 500s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from db_test_helpers import JSON, all_checked_in
+from models_for_tests import TCountry, TNote
+from sqlalchemy import select
+
+from heron import App, Request
+from heron.db import MAX_PER_PAGE, Page, db
+from heron.db.pagination import page_bounds
+from heron.exceptions import HTTPException
+from heron.testing import AsyncTestClient
+
+
+def page_json(page: Page[Any]) -> dict[str, Any]:
+    return {
+        "items": [note.text for note in page.items], "page": page.page,
+        "per_page": page.per_page, "total": page.total, "pages": page.pages,
+        "has_next": page.has_next, "has_prev": page.has_prev,
+        "next_num": page.next_num, "prev_num": page.prev_num,
+        "iter_pages": list(page.iter_pages()), "len": len(page),
+    }
+
+
+def paging_args(request: Request) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    for name in ("page", "per_page"):
+        if name in request.query_params:
+            args[name] = request.query_params[name]
+    if "max" in request.query_params:
+        args["max_per_page"] = int(request.query_params["max"])
+    return args
+
+
+def add_views(app: App) -> App:
+    @app.get("/sync/notes/{id:int}")
+    def sync_get(id: int) -> dict[str, Any]:
+        return {"text": db.get_or_404(TNote, id).text}
+
+    @app.get("/async/notes/{id:int}")
+    async def async_get(id: int) -> dict[str, Any]:
+        return {"text": (await db.aget_or_404(TNote, id)).text}
+
+    @app.get("/sync/countries/{code}")
+    def sync_country(code: str) -> dict[str, Any]:
+        return {"name": db.get_or_404(TCountry, code, detail="No such country.").name}
+
+    @app.get("/async/countries/{code}")
+    async def async_country(code: str) -> dict[str, Any]:
+        return {"name": (await db.aget_or_404(TCountry, code, detail="No such country.")).name}
+
+    @app.get("/sync/first")
+    def sync_first(request: Request) -> dict[str, Any]:
+        text = request.query_params["text"]
+        note = db.first_or_404(select(TNote).where(TNote.text.startswith(text))
+                               .order_by(TNote.id.desc()))
+        return {"id": note.id, "text": note.text}
+
+    @app.get("/async/first")
+    async def async_first(request: Request) -> dict[str, Any]:
+        text = request.query_params["text"]
+        note = await db.afirst_or_404(select(TNote).where(TNote.text.startswith(text))
+                                      .order_by(TNote.id.desc()), detail="No note like that.")
+        return {"id": note.id, "text": note.text}
+
+    @app.get("/sync/page")
+    def sync_page(request: Request) -> dict[str, Any]:
+        return page_json(db.paginate(select(TNote).order_by(TNote.id), **paging_args(request)))
+
+    @app.get("/async/page")
+    async def async_page(request: Request) -> dict[str, Any]:
+        page = await db.apaginate(select(TNote).order_by(TNote.id), **paging_args(request))
+        return page_json(page)
+
+    return app
+
+
+@pytest.fixture
+def app(db_app) -> App:
+    return add_views(db_app())
+
+
+def add_notes(app: App, count: int) -> None:
+    with db.context(app), db.transaction() as session:
+        session.add_all(TNote(text=f"note {n:03}") for n in range(1, count + 1))
+
+
+# -- get_or_404 / first_or_404 ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_get_or_404(app: App, kind: str) -> None:
+    add_notes(app, 2)
+    with db.context(app), db.transaction() as session:
+        session.add(TCountry(code="fr", name="France"))
+    async with AsyncTestClient(app) as client:
+        assert (await client.get(f"/{kind}/notes/2")).json() == {"text": "note 002"}
+        assert (await client.get(f"/{kind}/countries/fr")).json() == {"name": "France"}
+
+        missing = await client.get(f"/{kind}/notes/99", headers=JSON)
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                  "detail": "There is no TNote 99."}
+        missing = await client.get(f"/{kind}/countries/zz", headers=JSON)
+        assert missing.json()["detail"] == "No such country."
+
+        page = await client.get(f"/{kind}/notes/99", headers={"accept": "text/html"})
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "There is no TNote 99." in page.text
+        assert all_checked_in(app)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_first_or_404(app: App, kind: str) -> None:
+    add_notes(app, 12)
+    async with AsyncTestClient(app) as client:
+        found = await client.get(f"/{kind}/first?text=note 00")
+        assert found.json() == {"id": 9, "text": "note 009"}  # ordered, first row only
+        missing = await client.get(f"/{kind}/first?text=nothing", headers=JSON)
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        detail = "Nothing matches." if kind == "sync" else "No note like that."
+        assert missing.json()["detail"] == detail
+        assert all_checked_in(app)
+
+
+# -- pagination through views -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_pages_of_results(app: App, kind: str) -> None:
+    add_notes(app, 45)
+    async with AsyncTestClient(app) as client:
+        first = (await client.get(f"/{kind}/page?per_page=10")).json()
+        assert first == {
+            "items": [f"note {n:03}" for n in range(1, 11)], "page": 1, "per_page": 10,
+            "total": 45, "pages": 5, "has_next": True, "has_prev": False,
+            "next_num": 2, "prev_num": None, "iter_pages": [1, 2, 3, 4, 5], "len": 10,
+        }
+        middle = (await client.get(f"/{kind}/page?page=3&per_page=10")).json()
+        assert middle["items"][0] == "note 021"
+        assert (middle["has_next"], middle["has_prev"]) == (True, True)
+        assert (middle["next_num"], middle["prev_num"]) == (4, 2)
+        last = (await client.get(f"/{kind}/page?page=5&per_page=10")).json()
+        assert last["items"] == [f"note {n:03}" for n in range(41, 46)]
+        assert (last["has_next"], last["next_num"], last["prev_num"]) == (False, None, 4)
+        default = (await client.get(f"/{kind}/page")).json()
+        assert (default["per_page"], default["pages"], len(default["items"])) == (20, 3, 20)
+        assert all_checked_in(app)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_per_page_is_capped(app: App, kind: str) -> None:
+    add_notes(app, 130)
+    async with AsyncTestClient(app) as client:
+        capped = (await client.get(f"/{kind}/page?per_page=100000")).json()
+        assert capped["per_page"] == MAX_PER_PAGE == 100
+        assert len(capped["items"]) == 100
+        assert capped["pages"] == 2
+        huge = (await client.get(f"/{kind}/page?per_page={10**30}")).json()
+        assert huge["per_page"] == 100
+        own_cap = (await client.get(f"/{kind}/page?per_page=50&max=7")).json()
+        assert (own_cap["per_page"], len(own_cap["items"]), own_cap["pages"]) == (7, 7, 19)
+        assert own_cap["iter_pages"] == [1, 2, 3, None, 18, 19]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("query", [
+    "page=abc", "page=0", "page=-1", "page=2.5", "page=", "page=1e3", "page=4",
+    "page=1000000", f"page={10**20}", "per_page=abc", "per_page=0", "per_page=-5",
+])
+async def test_pages_that_cannot_exist_are_404(app: App, kind: str, query: str) -> None:
+    add_notes(app, 25)  # 3 pages of 10
+    async with AsyncTestClient(app) as client:
+        response = await client.get(f"/{kind}/page?per_page=10&{query}", headers=JSON)
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "INSERT" not in response.text and "SELECT" not in response.text
+        assert all_checked_in(app)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_an_empty_table_has_one_empty_page(app: App, kind: str) -> None:
+    async with AsyncTestClient(app) as client:
+        empty = await client.get(f"/{kind}/page")
+        assert empty.status_code == 200
+        assert empty.json() == {
+            "items": [], "page": 1, "per_page": 20, "total": 0, "pages": 1,
+            "has_next": False, "has_prev": False, "next_num": None, "prev_num": None,
+            "iter_pages": [1], "len": 0,
+        }
+        assert (await client.get(f"/{kind}/page?page=2")).status_code == 404
+
+
+def test_paginate_counts_filtered_and_ordered_statements(app: App) -> None:
+    add_notes(app, 30)
+    with db.context(app):
+        statement = select(TNote).where(TNote.text.like("note 01%")).order_by(TNote.text.desc())
+        page = db.paginate(statement, page=1, per_page=4)
+        assert page.total == 10 and page.pages == 3
+        assert [n.text for n in page] == ["note 019", "note 018", "note 017", "note 016"]
+        texts = db.paginate(select(TNote.text).order_by(TNote.id), page="2", per_page="5")
+        assert texts.items == [f"note {n:03}" for n in range(6, 11)]
+
+
+# -- Page and page_bounds alone ----------------------------------------------------------
+
+
+def test_page_numbers() -> None:
+    page = Page(items=list(range(10)), page=10, per_page=10, total=200)
+    assert page.pages == 20
+    assert list(page.iter_pages()) == [1, 2, None, 8, 9, 10, 11, 12, None, 19, 20]
+    assert list(page.iter_pages(edge=1, around=0)) == [1, None, 10, None, 20]
+    first = Page(items=[1], page=1, per_page=10, total=200)
+    assert list(first.iter_pages()) == [1, 2, 3, None, 19, 20]
+    assert (first.has_prev, first.prev_num, first.next_num) == (False, None, 2)
+    assert list(Page(items=[1], page=3, per_page=10, total=50).iter_pages()) == [1, 2, 3, 4, 5]
+    assert Page(items=[], page=1, per_page=10, total=0).pages == 1
+    assert Page(items=[1], page=1, per_page=10, total=10).pages == 1
+    assert Page(items=[1], page=1, per_page=10, total=11).pages == 2
+    assert list(Page(items=["a", "b"], page=1, per_page=2, total=2)) == ["a", "b"]
+
+
+@pytest.mark.parametrize(("page", "per_page", "maximum", "expected"), [
+    (1, 20, None, (1, 20)),
+    ("3", "15", None, (3, 15)),
+    (" 2 ", "10", None, (2, 10)),
+    (1, 101, None, (1, 100)),
+    (1, 500, 250, (1, 250)),
+    (1, 30, 10, (1, 10)),
+])
+def test_page_bounds(page: Any, per_page: Any, maximum: int | None,
+                     expected: tuple[int, int]) -> None:
+    assert page_bounds(page, per_page, maximum) == expected
+
+
+@pytest.mark.parametrize(("page", "per_page"), [
+    (None, 20), ("x", 20), (0, 20), (-3, 20), ("1.0", 20), (1, None), (1, 0), (1, "many"),
+])
+def test_page_bounds_refuse_with_404(page: Any, per_page: Any) -> None:
+    with pytest.raises(HTTPException) as info:
+        page_bounds(page, per_page, None)
+    assert info.value.status_code == 404
