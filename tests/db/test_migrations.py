@@ -50,11 +50,12 @@ def test_round_trip_keeps_the_data(project: Project) -> None:
     assert sorted(p.parent for p in paths) == sorted([library_dir, app_dir])
     library_v1 = revisions_in(library_dir)["v1"]
     app_v1 = revisions_in(app_dir)["v1"]
-    assert "op.create_table('book'" in library_v1.text
-    assert "op.create_table('author'" in app_v1.text
+    assert "op.create_table('book'" in library_v1.code
+    assert "op.create_table('author'" in app_v1.code
     assert library_v1.branch_labels == ("library",)
     assert app_v1.branch_labels == ("app",)
-    assert library_v1.down_revision is None and app_v1.down_revision is None
+    assert library_v1.down_revision is None
+    assert app_v1.down_revision is None
     # book.author_id refers to the app's table, created in the same pass: the
     # library's revision waits for the app's (on PostgreSQL, the FK needs it).
     assert library_v1.depends_on == app_v1.revision
@@ -70,7 +71,6 @@ def test_round_trip_keeps_the_data(project: Project) -> None:
     project.execute("INSERT INTO author (id, name) VALUES (1, 'Ann'), (2, 'Bob')")
     project.execute("INSERT INTO book (id, title, pages, author_id) "
                     "VALUES (1, 'Dune', 412, 1), (2, 'Emma', 474, 2)")
-    project.heron("check")
 
     # -- v2 --------------------------------------------------------------------
     project.use("v2")
@@ -80,10 +80,13 @@ def test_round_trip_keeps_the_data(project: Project) -> None:
     app_v2 = revisions_in(app_dir)["v2"]
     assert library_v2.down_revision == library_v1.revision
     assert app_v2.down_revision == app_v1.revision
-    assert library_v2.branch_labels is None and app_v2.branch_labels is None
-    assert "'loan'" in library_v2.text and "ix_book_title" in library_v2.text
-    assert "server_default='en'" in library_v2.text
-    assert "'fine'" in app_v2.text and "server_default='NZ'" in app_v2.text
+    assert library_v2.branch_labels is None
+    assert app_v2.branch_labels is None
+    assert "'loan'" in library_v2.code
+    assert "ix_book_title" in library_v2.code
+    assert "server_default='en'" in library_v2.code
+    assert "'fine'" in app_v2.code
+    assert "server_default='NZ'" in app_v2.code
     # fine.loan_id -> loan, a table the library's new revision creates
     assert app_v2.depends_on == library_v2.revision
     # book still refers to author, whose table the app's v1 made
@@ -102,8 +105,7 @@ def test_round_trip_keeps_the_data(project: Project) -> None:
     # the book table on the way down while these still point at it
     project.execute("INSERT INTO loan (id, book_id, borrower) VALUES (1, 1, 'Cy'), (2, 2, 'Di')")
     project.execute("INSERT INTO fine (id, loan_id, amount) VALUES (1, 2, 5)")
-    current = project.heron("current").stdout
-    assert library_v2.revision in current and app_v2.revision in current
+    assert project.versions() == {"heron_0001", app_v2.revision}  # the rest is implied
 
     # -- back to v1 --------------------------------------------------------------
     project.heron("downgrade", "app@-1")
@@ -116,12 +118,15 @@ def test_round_trip_keeps_the_data(project: Project) -> None:
     assert project.rows("SELECT id, title, pages, author_id FROM book ORDER BY id") == [
         (1, "Dune", 412, 1), (2, "Emma", 474, 2)]
     assert project.rows("SELECT id, name FROM author ORDER BY id") == [(1, "Ann"), (2, "Bob")]
+    # library_v1 implies app_v1 (depends_on); Alembic left both, which made
+    # the next upgrade fail ("overlaps with other requested revisions")
+    assert project.versions() == {"heron_0001", library_v1.revision}
     current = project.heron("current").stdout
     assert library_v1.revision in current
-    assert library_v2.revision not in current and app_v2.revision not in current
+    assert "heron_0001" in current
+    assert library_v2.revision not in current
+    assert app_v2.revision not in current
     assert not any(name.startswith("_alembic_tmp") for name in project.tables())
-    # the models say v2, the database v1: check fails until migrated
-    assert project.heron("check", status=1).stderr
 
     # -- and up again --------------------------------------------------------------
     project.heron("migrate")
@@ -131,8 +136,6 @@ def test_round_trip_keeps_the_data(project: Project) -> None:
         (1, "Ann", "NZ"), (2, "Bob", "NZ")]
     assert project.rows("SELECT count(*) FROM loan") == [(0,)]
     project.heron("check")
-    assert project.heron("makemigrations", "-m", "nothing").stdout.strip() == \
-        "No changes in models."
     assert sorted(p.name for p in BUILTIN_MIGRATIONS.iterdir()) == builtin_before
 
 
@@ -160,7 +163,8 @@ def test_sqlite_migration_that_fails_changes_nothing(sqlite_project: Project) ->
                         + "    op.execute('DELETE FROM author')\n"
                         + text[upgrade:])
     result = project.heron("migrate", status=1)
-    assert "foreign key" in result.stderr and "'book'" in result.stderr
+    assert "foreign key" in result.stderr
+    assert "'book'" in result.stderr
     assert "Traceback" not in result.stderr
     assert project.tables() == before  # no scratch, no _alembic_tmp_author
     assert sorted(project.columns("author")) == ["id", "name"]

@@ -384,15 +384,32 @@ def _close_sync(sessions: dict[Any, Any]) -> None:
             session.close()
 
 
+_close_executor: Any = None
+
+
+def _closing_threads() -> Any:
+    # Not the pool of sync views: when all its threads are views waiting for a
+    # connection, the sessions that would give theirs back must not queue
+    # behind them (a deadlock until the pool timeout).
+    global _close_executor
+    if _close_executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _close_executor = ThreadPoolExecutor(4, thread_name_prefix="heron-db-close")
+    return _close_executor
+
+
 def _closer(sessions: dict[Any, Any]) -> Any:
     async def close_sessions(failed: bool) -> None:
-        from heron.concurrency import run_in_threadpool
+        import asyncio
 
         for session in sessions.values():
             if isinstance(session, AsyncSession):
                 await session.close()
             elif session.in_transaction():
-                await run_in_threadpool(session.close)  # a ROLLBACK round trip: off the loop
+                # A ROLLBACK round trip: off the loop.
+                await asyncio.get_running_loop().run_in_executor(_closing_threads(),
+                                                                 session.close)
             else:
                 session.close()
         sessions.clear()

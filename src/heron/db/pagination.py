@@ -16,6 +16,7 @@ __all__ = ["MAX_PER_PAGE", "Page", "count_statement", "page_bounds"]
 T = TypeVar("T")
 #: The hard ceiling on ``per_page``, whatever the client asks for.
 MAX_PER_PAGE = 100
+_MAX_OFFSET = 2**63 - 1
 
 
 @dataclass
@@ -74,7 +75,10 @@ def page_bounds(page: Any, per_page: Any, max_per_page: int | None) -> tuple[int
         raise HTTPException(404, "There is no such page.") from None
     if page < 1 or per_page < 1:
         raise HTTPException(404, "There is no such page.")
-    return page, min(per_page, max_per_page or MAX_PER_PAGE)
+    per_page = min(per_page, max_per_page or MAX_PER_PAGE)
+    if (page - 1) * per_page > _MAX_OFFSET:  # databases refuse an OFFSET past 64 bits
+        raise HTTPException(404, "There is no such page.")
+    return page, per_page
 
 
 def count_statement(statement: Select[Any]) -> Select[Any]:

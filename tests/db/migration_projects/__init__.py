@@ -42,6 +42,9 @@ class Project:
                         # rewritten files must never be read from a stale .pyc
                         PYTHONDONTWRITEBYTECODE="1")
         self.env.pop("PYTHONPATH", None)
+        # as in an activated virtualenv: heron formats new revisions with its ruff
+        bin_dir = str(Path(sys.executable).parent)
+        self.env["PATH"] = os.pathsep.join([bin_dir, self.env.get("PATH", "")])
         if database_url is not None:
             self.env["HERON_DATABASE_URL"] = database_url
         #: The URL the test process reads the database with.
@@ -112,6 +115,9 @@ class Revision:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.text = path.read_text()
+        #: The text without white space and with ' for ", the same whether or not
+        #: a formatter (ruff, black) rewrote the revision: ``op.create_table('x',``.
+        self.code = re.sub(r"\s+", "", self.text.replace('"', "'"))
 
     def _value(self, name: str) -> Any:
         match = re.search(rf"^{name}: .* = (.*)$", self.text, re.MULTILINE)
@@ -145,25 +151,40 @@ def rename_column(revision: Path, table: str, old: str, new: str) -> None:
     """Turn autogenerate's add-``new``/drop-``old`` pair into a rename, by hand,
     as the docs tell users to: ``op.alter_column(..., new_column_name=...)`` in
     ``batch_alter_table`` (which SQLite needs; PostgreSQL runs a plain ALTER)."""
-    section = ""
-    removed = 0
-    out: list[str] = []
-    for line in revision.read_text().splitlines(keepends=True):
-        if line.startswith("def upgrade"):
-            section, added, dropped = "upgrade", new, old
-        elif line.startswith("def downgrade"):
-            section, added, dropped = "downgrade", old, new
-        if section and (("add_column(" in line and f"'{added}'" in line)
-                        or ("drop_column(" in line and f"'{dropped}'" in line)):
-            removed += 1
+    source = revision.read_text()
+    lines = source.splitlines(keepends=True)
+    drop: set[int] = set()  # 0-based line numbers
+    insert: dict[int, str] = {}
+    for function in ast.parse(source).body:
+        if not isinstance(function, ast.FunctionDef) or function.name not in (
+                "upgrade", "downgrade"):
             continue
-        out.append(line)
-        if line.startswith(("def upgrade", "def downgrade")):
-            source, target = (old, new) if section == "upgrade" else (new, old)
-            out.append(f"    with op.batch_alter_table({table!r}) as batch_op:\n"
-                       f"        batch_op.alter_column({source!r}, new_column_name={target!r})\n")
-    assert removed == 4, f"expected autogenerate's add/drop of {old}/{new}:\n{revision.read_text()}"
-    revision.write_text("".join(out))
+        added, dropped = (new, old) if function.name == "upgrade" else (old, new)
+        for node in ast.walk(function):
+            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                    and isinstance(node.value.func, ast.Attribute)):
+                continue
+            call = node.value
+            strings = {a.value for a in ast.walk(call)
+                       if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+            if (call.func.attr == "add_column" and added in strings) or (
+                    call.func.attr == "drop_column" and dropped in strings):
+                drop.update(range(node.lineno - 1, (node.end_lineno or node.lineno)))
+        source_name, target_name = (old, new) if function.name == "upgrade" else (new, old)
+        insert[function.body[0].lineno - 1] = (
+            f"    with op.batch_alter_table({table!r}) as batch_op:\n"
+            f"        batch_op.alter_column({source_name!r}, new_column_name={target_name!r})\n")
+    out = []
+    for number, line in enumerate(lines):
+        out.append(insert.get(number, ""))
+        if number not in drop:
+            out.append(line)
+    edited = "".join(out)
+    removed = [lines[n] for n in sorted(drop)]
+    assert sum("add_column" in line or "drop_column" in line for line in removed) == 4, (
+        f"expected autogenerate's add/drop of {old}/{new}:\n{source}")
+    ast.parse(edited)  # no block left empty
+    revision.write_text(edited)
 
 
 def closed_port() -> int:
