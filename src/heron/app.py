@@ -514,6 +514,13 @@ class App(RouteDecorators):
             if request is None:
                 request = Request(scope, receive)
             response = await self._handle_exception(request, exc, routers)
+        if self._track_context and "heron.cleanup" in scope:
+            # Close the view's database sessions now: their connections go back
+            # to the pool before the response is sent, and an uncommitted
+            # SQLite write no longer locks out the session store below.
+            from heron._context import run_cleanups
+
+            await run_cleanups(scope, failed=False)
         if request is not None and request._session is not None:
             response = await self._commit_session(request, response, routers)
         if self._security is not None:

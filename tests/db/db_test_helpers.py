@@ -10,6 +10,8 @@ from sqlalchemy import Engine, text
 from heron import App
 from heron.db import db
 
+RESTART_ID = text("SELECT setval(pg_get_serial_sequence(:t, 'id'), 1, false)")
+
 
 def empty_tables(engine: Engine) -> None:
     """Delete the rows of the test tables and restart their ids (PostgreSQL: its
@@ -26,8 +28,7 @@ def empty_tables(engine: Engine) -> None:
             connection.execute(table.delete())
         for table in tables:
             if "id" in table.c and table.c.id.primary_key:
-                connection.execute(text("SELECT setval(pg_get_serial_sequence(:t, 'id'), 1, false)"),
-                                   {"t": table.name})
+                connection.execute(RESTART_ID, {"t": table.name})
 
 
 def dispose(app: App) -> None:

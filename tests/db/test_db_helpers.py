@@ -212,7 +212,8 @@ def test_paginate_counts_filtered_and_ordered_statements(app: App) -> None:
     with db.context(app):
         statement = select(TNote).where(TNote.text.like("note 01%")).order_by(TNote.text.desc())
         page = db.paginate(statement, page=1, per_page=4)
-        assert page.total == 10 and page.pages == 3
+        assert page.total == 10
+        assert page.pages == 3
         assert [n.text for n in page] == ["note 019", "note 018", "note 017", "note 016"]
         texts = db.paginate(select(TNote.text).order_by(TNote.id), page="2", per_page="5")
         assert texts.items == [f"note {n:03}" for n in range(6, 11)]

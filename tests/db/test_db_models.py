@@ -84,7 +84,8 @@ def test_a_model_that_declares_its_primary_key_gets_no_id() -> None:
 
 
 def test_abstract_bases_and_inheritance_keep_one_primary_key() -> None:
-    assert "id" in TThing.__table__.c and "label" in TThing.__table__.c
+    assert "id" in TThing.__table__.c
+    assert "label" in TThing.__table__.c
     assert [c.name for c in TDog.__table__.primary_key] == ["id"]  # joined: its own table
     assert TDog.__table__.c.id.foreign_keys
     assert TCat.__table__ is TAnimal.__table__  # single table: the parent's
@@ -141,8 +142,8 @@ def test_constraint_names_reach_the_database(db_app, backend: str) -> None:
 def test_rows_round_trip_with_default_and_own_keys(db_app) -> None:
     app = db_app()
     with db.context(app):
-        db.session.add_all([TNote(text="one"), TNote(text="two"), TCountry(code="fr", name="France"),
-                            TPair(left=1, right=2)])
+        db.session.add_all([TNote(text="one"), TNote(text="two"),
+                            TCountry(code="fr", name="France"), TPair(left=1, right=2)])
         db.session.commit()
         notes = db.session.scalars(select(TNote).order_by(TNote.id)).all()
         assert [(n.id, n.text) for n in notes] == [(1, "one"), (2, "two")]
@@ -161,7 +162,8 @@ def test_inheritance_round_trips(db_app) -> None:
         db.session.expunge_all()
         animals = db.session.scalars(select(TAnimal).order_by(TAnimal.id)).all()
         assert [type(a) for a in animals] == [TDog, TCat, TAnimal]
-        assert animals[0].bark == "woof" and animals[1].lives == 9
+        assert animals[0].bark == "woof"
+        assert animals[1].lives == 9
         thing = TThing(label="x")
         db.session.add(thing)
         db.session.commit()
@@ -181,7 +183,7 @@ def test_foreign_keys_are_enforced(db_app) -> None:
         db.session.add(TCity(name="Paris", slug="paris", country_code="fr"))
         db.session.commit()
         db.session.add(TCity(name="Paris", slug="paris-2", country_code="fr"))
-        with pytest.raises(IntegrityError, match="uq_t_city_country_code_name|UNIQUE"):
+        with pytest.raises(IntegrityError, match=r"uq_t_city_country_code_name|UNIQUE"):
             db.session.commit()
 
 
@@ -214,7 +216,8 @@ def test_timestamps_have_server_defaults(db_app) -> None:
         db.session.execute(text("INSERT INTO t_event (title) VALUES ('raw')"))
         db.session.commit()
         event = db.session.scalars(select(TEvent)).one()
-        assert event.created_at is not None and event.updated_at is not None
+        assert event.created_at is not None
+        assert event.updated_at is not None
         assert abs(aware(event.created_at) - datetime.now(UTC)) < timedelta(minutes=5)
 
 

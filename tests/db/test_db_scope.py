@@ -258,15 +258,34 @@ async def test_transaction_helpers_commit_or_roll_back(app: App, kind: str) -> N
         assert all_checked_in(app)
 
 
+def write_then_fail() -> None:
+    with db.transaction():
+        db.session.add(TNote(text="rolled back"))
+        db.session.flush()
+        raise ZeroDivisionError
+
+
+async def awrite_then_fail() -> None:
+    async with db.atransaction():
+        db.async_session.add(TNote(text="rolled back"))
+        await db.async_session.flush()
+        raise ZeroDivisionError
+
+
+async def fail_in_async_context(app: App) -> None:
+    async with db.async_context(app):
+        db.async_session.add(TNote(text="failed"))
+        await db.async_session.flush()
+        raise KeyError("boom")
+
+
 def test_transaction_in_a_script(app: App) -> None:
     with db.context(app):
         with db.transaction() as session:
             assert session is db.session
             session.add(TNote(text="committed"))
-        with pytest.raises(ZeroDivisionError), db.transaction():
-            db.session.add(TNote(text="rolled back"))
-            db.session.flush()
-            1 / 0  # noqa: B018
+        with pytest.raises(ZeroDivisionError):
+            write_then_fail()
         assert db.session.scalars(select(TNote.text)).all() == ["committed"]
     assert all_checked_in(app)
     dispose(app)
@@ -278,10 +297,7 @@ async def test_atransaction_in_a_script(app: App) -> None:
             assert session is db.async_session
             session.add(TNote(text="committed"))
         with pytest.raises(ZeroDivisionError):
-            async with db.atransaction():
-                db.async_session.add(TNote(text="rolled back"))
-                await db.async_session.flush()
-                1 / 0  # noqa: B018
+            await awrite_then_fail()
         assert (await db.async_session.scalars(select(TNote.text))).all() == ["committed"]
     assert all_checked_in(app)
     await db.state(app).dispose()
@@ -320,10 +336,7 @@ async def test_db_async_context_gives_both_sessions_and_closes_them(app: App) ->
         await session.flush()
     assert all_checked_in(app)
     with pytest.raises(KeyError):
-        async with db.async_context(app):
-            db.async_session.add(TNote(text="failed"))
-            await db.async_session.flush()
-            raise KeyError("boom")
+        await fail_in_async_context(app)
     assert all_checked_in(app)
     async with db.async_context(app):
         assert await anote_count() == 1
@@ -346,3 +359,17 @@ def test_db_session_outside_a_request_or_context_is_a_clear_error() -> None:
         db.async_session  # noqa: B018
     with pytest.raises(RuntimeError):
         db.state()
+
+
+async def test_db_context_closes_async_sessions_too(app: App) -> None:
+    """A sync ``db.context`` in async code (a fixture, a helper) may hand out
+    ``db.async_session``: it is closed soon after the block, not leaked."""
+    with db.context(app):
+        assert await anote_count() == 0
+        assert sum(checked_out(app).values()) == 1
+    for _ in range(100):
+        if all_checked_in(app):
+            break
+        await asyncio.sleep(0.01)
+    assert all_checked_in(app)
+    await db.state(app).dispose()

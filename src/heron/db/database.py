@@ -225,7 +225,7 @@ class Database:
         sessions = scope.get(_SESSIONS_KEY)
         if sessions is None:
             sessions = scope[_SESSIONS_KEY] = {}
-            add_cleanup(scope, _closer(sessions))
+            add_cleanup(scope, _closer(sessions, scope))
         session = sessions.get((kind, bind))
         if session is None:
             state = self.state(scope["app"])
@@ -260,6 +260,7 @@ class Database:
         finally:
             current_scope.reset(token)
             _close_sync(scope.get(_SESSIONS_KEY, {}))
+            _close_async_from_sync(scope.get(_SESSIONS_KEY, {}))
 
     @contextlib.asynccontextmanager
     async def async_context(self, app: App) -> AsyncIterator[None]:
@@ -384,6 +385,38 @@ def _close_sync(sessions: dict[Any, Any]) -> None:
             session.close()
 
 
+_closing: set[Any] = set()
+
+
+def _close_async_from_sync(sessions: dict[Any, Any]) -> None:
+    """Close the async sessions used in a sync ``db.context`` (an async test in
+    heron's ``db_clean``, say): left open, they would hold their connections
+    and locks."""
+    leftovers = [s for s in sessions.values() if isinstance(s, AsyncSession)]
+    if not leftovers:
+        return
+    import asyncio
+
+    async def close() -> None:
+        for session in leftovers:
+            await session.close()
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        # No loop runs here: close them on a loop of their own, in a thread so
+        # as not to touch this thread's event loop.
+        import threading
+
+        thread = threading.Thread(target=asyncio.run, args=(close(),), name="heron-db-close")
+        thread.start()
+        thread.join()
+        return
+    task = loop.create_task(close())  # a sync block inside async code: close them soon
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
 _close_executor: Any = None
 
 
@@ -399,8 +432,12 @@ def _closing_threads() -> Any:
     return _close_executor
 
 
-def _closer(sessions: dict[Any, Any]) -> Any:
+def _closer(sessions: dict[Any, Any], scope: MutableMapping[str, Any]) -> Any:
     async def close_sessions(failed: bool) -> None:
+        # Sessions asked for after this (by a streaming response, say) start a
+        # new registry, closed by the next round of cleanups.
+        if scope.get(_SESSIONS_KEY) is sessions:
+            del scope[_SESSIONS_KEY]
         import asyncio
 
         for session in sessions.values():

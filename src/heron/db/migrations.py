@@ -74,6 +74,15 @@ class Migrations:
     def owner_of(self, table: Table) -> Owner:
         """The owner of a table: by the module of the model mapped to it."""
         module = table.info.get("heron_module") or _model_modules().get(table.name)
+        if module is None:
+            # A plain Table (a many-to-many association, say) belongs with the
+            # first component table it refers to.
+            for fk in table.foreign_keys:
+                referred = fk.column.table
+                if referred is not table:
+                    owner = self.owner_of(referred)
+                    if owner.label != "app":
+                        return owner
         best = self.owners[-1]
         length = -1
         for owner in self.owners[:-1]:

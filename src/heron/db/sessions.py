@@ -7,6 +7,8 @@ The ``heron_session`` table comes with heron's own migrations: run
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ from sqlalchemy import DateTime, String, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from heron.db.database import db
+from heron.db.database import db, translate_error
 from heron.db.models import Model
 from heron.sessions.backends import SessionBackend
 
@@ -44,6 +46,19 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+@contextlib.asynccontextmanager
+async def _store_errors() -> AsyncIterator[None]:
+    # A database out of reach is a ServiceUnavailable here already, so that
+    # heron fails only the requests that use the session (as with the cache).
+    try:
+        yield
+    except Exception as exc:
+        unavailable = translate_error(exc)
+        if unavailable is None:
+            raise
+        raise unavailable from exc
+
+
 class DatabaseSessionBackend(SessionBackend):
     """Server-side sessions in the app's default database, through its own
     short transactions (never the view's ``db.session``)."""
@@ -58,7 +73,7 @@ class DatabaseSessionBackend(SessionBackend):
     async def load(self, cookie: str) -> dict[str, Any] | None:
         if not self.valid_key(cookie):
             return None
-        async with self._session() as session:
+        async with _store_errors(), self._session() as session:
             row = await session.get(StoredSession, cookie)
         if row is None or _aware(row.expires_at) <= _now():
             return None
@@ -72,12 +87,12 @@ class DatabaseSessionBackend(SessionBackend):
         key = key or self.new_key()
         row = StoredSession(key=key, data=orjson.dumps(data).decode(),
                             expires_at=_now() + timedelta(seconds=self.max_age))
-        async with self._session() as session, session.begin():
+        async with _store_errors(), self._session() as session, session.begin():
             await session.merge(row)
         return key
 
     async def delete(self, key: str) -> None:
-        async with self._session() as session, session.begin():
+        async with _store_errors(), self._session() as session, session.begin():
             await session.execute(delete(StoredSession).where(StoredSession.key == key))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, delete, text
 from sqlalchemy.orm import Session
@@ -28,14 +28,35 @@ if TYPE_CHECKING:
 __all__ = ["clean_tables", "prepare_schema", "rollback_isolation"]
 
 _PREPARED: set[str] = set()
+_TEST_FOLDER: str | None = None
+
+
+def use_test_database(app: App) -> None:
+    """Point an app without a ``database_url`` at a throwaway SQLite file, so tests
+    never touch the development database in the instance folder."""
+    if app.settings.database_url is not None:
+        return
+    import tempfile
+
+    global _TEST_FOLDER
+    if _TEST_FOLDER is None:
+        _TEST_FOLDER = tempfile.mkdtemp(prefix="heron-test-db-")
+        import atexit
+        import shutil
+
+        atexit.register(shutil.rmtree, _TEST_FOLDER, True)
+    app.settings.database_url = f"sqlite:///{_TEST_FOLDER}/{id(app)}.sqlite3"
+    app.extensions.pop("heron.db", None)  # engines made for the old URL
 
 
 def prepare_schema(app: App) -> None:
     """Create the schema once per database URL in a test run: apply migrations
     (heron's own, the components', the app's), then create the tables of models
-    that have no migration yet."""
+    that have no migration yet.  An app without ``database_url`` gets a
+    throwaway SQLite database first (:func:`use_test_database`)."""
     from heron.db.migrations import Migrations
 
+    use_test_database(app)
     state = db.state(app)
     url = state.engine().url.render_as_string(hide_password=False)
     if url in _PREPARED:
@@ -52,7 +73,16 @@ def rollback_isolation(app: App) -> Iterator[Session]:
     prepare_schema(app)
     state = db.state(app)
     connection = state.engine().connect()
+    driver: Any = connection.connection.driver_connection
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # sqlite3 sends BEGIN only before a write, so a view's savepoint could
+        # run (and commit) outside the test's transaction: say BEGIN ourselves.
+        isolation_level = driver.isolation_level
+        driver.isolation_level = None
     transaction = connection.begin()
+    if sqlite:
+        driver.execute("BEGIN")
     state.test_connection = connection
     try:
         with db.context(app):
@@ -60,6 +90,8 @@ def rollback_isolation(app: App) -> Iterator[Session]:
     finally:
         state.test_connection = None
         transaction.rollback()
+        if sqlite:
+            driver.isolation_level = isolation_level
         connection.close()
 
 
