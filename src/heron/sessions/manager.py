@@ -119,6 +119,12 @@ class SessionManager:
                 response.delete_cookie(self.cookie_name, path=self.cookie_options["path"],
                                        domain=self.cookie_options["domain"])
             return
+        if session.invalid and not session.modified and self.server_side:
+            # A stale or forged key: forget it rather than store an empty
+            # session for it (one row per request would be an easy flood).
+            response.delete_cookie(self.cookie_name, path=self.cookie_options["path"],
+                                   domain=self.cookie_options["domain"])
+            return
         if session.modified or session.invalid:
             value = await backend.save(session.key, session.to_dict())
             if len(value) > 4000:
