@@ -1,0 +1,75 @@
+"""Counting failures in a time window, in the cache store (so every process agrees).
+
+Login uses it: too many failed logins for one username, or from one address,
+within ``window`` seconds answer 429 with ``Retry-After`` until the window ends.
+With ``cache_url = "redis://..."`` the count holds across processes and machines.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from heron.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from heron.cache import Cache
+
+__all__ = ["Throttle", "Throttled"]
+
+
+class Throttled(HTTPException):
+    """429 Too Many Requests, with ``Retry-After``."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(429, "Too many failed attempts; try again later.",
+                         {"retry-after": str(retry_after)})
+        self.retry_after = retry_after
+
+
+@dataclass
+class Throttle:
+    """At most ``limit`` failures per key within ``window`` seconds.
+
+    The window starts at the first failure and is fixed: it does not slide,
+    so a client that keeps failing waits at most ``window`` seconds.
+    """
+
+    cache: Cache
+    prefix: str
+    limit: int
+    window: int
+
+    def _key(self, key: str) -> str:
+        return f"throttle:{self.prefix}:{key}"
+
+    async def failures(self, key: str) -> int:
+        count = await self.cache.get(self._key(key), 0)
+        return count if isinstance(count, int) else 0
+
+    async def retry_after(self, key: str) -> int | None:
+        """Seconds until ``key`` may try again, or ``None`` when it is not blocked."""
+        if await self.failures(key) < self.limit:
+            return None
+        started = await self.cache.get(self._key(key) + ":start")
+        now = time.time()
+        if not isinstance(started, (int, float)):
+            return self.window
+        return max(1, int(started + self.window - now + 0.999))
+
+    async def check(self, key: str) -> None:
+        """Raise :class:`Throttled` (429) when ``key`` used up its failures."""
+        wait = await self.retry_after(key)
+        if wait is not None:
+            raise Throttled(wait)
+
+    async def fail(self, key: str) -> int:
+        """Count one failure; return the count in the current window."""
+        await self.cache.add(self._key(key) + ":start", time.time(), ttl=self.window)
+        return await self.cache.incr(self._key(key), ttl=self.window)
+
+    async def reset(self, key: str) -> None:
+        """Forget ``key``'s failures (after a success)."""
+        await self.cache.delete(self._key(key))
+        await self.cache.delete(self._key(key) + ":start")
