@@ -2,7 +2,9 @@
 
 Each ASGI peer is imported and called directly, ``await app(scope, receive,
 send)``, many times in a loop with a prebuilt scope per endpoint. Lifespan
-startup is run first through the app's own lifespan protocol. The result is
+startup is run first through the app's own lifespan protocol. WSGI peers
+(Flask, Django-WSGI) can be added with ``--frameworks``; they are called as
+``app(environ, start_response)`` and their body iterated. The result is
 microseconds per request (median over repetitions, peers interleaved within
 each repetition), and the overhead relative to the raw ASGI app.
 
@@ -10,6 +12,7 @@ each repetition), and the overhead relative to the raw ASGI app.
     python benchmarks/inprocess.py --frameworks heron,starlette --iterations 20000
     python benchmarks/inprocess.py --routes 10,500,1000     # heron's routing cost
     python benchmarks/inprocess.py --frameworks heron --endpoints template,session
+    python benchmarks/inprocess.py --frameworks heron,flask,django-wsgi --endpoints template,session
 
 See ``benchmarks/README.md`` for caveats.
 """
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import gc
 import importlib.util
+import io
 import os
 import platform
 import statistics
@@ -49,6 +53,7 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 ASGI_PEERS = tuple(name for name, peer in PEERS.items() if peer.interface == "asgi")
 REQUEST_MESSAGE: Message = {"type": "http.request", "body": b"", "more_body": False}
@@ -77,8 +82,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--frameworks",
-        help=f"comma-separated ASGI peers (default: all: {','.join(ASGI_PEERS)}; "
-        "with --routes: heron); the raw baseline is always added",
+        help=f"comma-separated peers (default: the ASGI ones: {','.join(ASGI_PEERS)}; "
+        "with --routes: heron); the raw baseline is always added; WSGI peers "
+        "(flask, django-wsgi) are called directly as WSGI apps",
     )
     parser.add_argument(
         "--endpoints", default=",".join(ENDPOINTS), help="comma-separated endpoints"
@@ -95,10 +101,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     args = parser.parse_args(argv)
 
     default = "heron" if args.routes else ",".join(ASGI_PEERS)
-    frameworks = parse_names(args.frameworks or default, ASGI_PEERS, "ASGI framework")
+    frameworks = parse_names(args.frameworks or default, tuple(PEERS), "framework")
     if BASELINE not in frameworks:
         frameworks.insert(0, BASELINE)
-    if args.routes and "django" in frameworks:
+    if args.routes and {"django", "django-wsgi"} & set(frameworks):
         parser.error("--routes cannot include django: its settings are global to the process")
     if args.iterations < 1 or args.repeat < 1 or args.warmup < 0:
         parser.error("--iterations and --repeat must be >= 1, --warmup >= 0")
@@ -117,7 +123,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
 # --------------------------------------------------------------------------- loading
 
 
-def load_app(peer: Peer, routes: int) -> ASGIApp:
+def load_app(peer: Peer, routes: int) -> Any:
     """Import a fresh copy of ``peer``'s module with ``BENCH_ROUTES=routes``.
 
     Each (peer, route count) gets its own module name so several route counts
@@ -134,8 +140,7 @@ def load_app(peer: Peer, routes: int) -> ASGIApp:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
-    app: ASGIApp = getattr(module, peer.attr)
-    return app
+    return getattr(module, peer.attr)
 
 
 @dataclass
@@ -263,12 +268,71 @@ async def call_and_capture(app: ASGIApp, template: Scope) -> tuple[int, str, byt
     return status, content_type, bytes(body), set_cookie
 
 
-async def time_batch(app: ASGIApp, template: Scope, iterations: int) -> float:
+def build_environ(path: str, cookie: str | None = None) -> dict[str, Any]:
+    """The WSGI twin of :func:`build_scope` (what gunicorn passes for a wrk request)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_USER_AGENT": "bench",
+        "HTTP_ACCEPT": "*/*",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if cookie is not None:
+        environ["HTTP_COOKIE"] = cookie
+    return environ
+
+
+def wsgi_call(app: WSGIApp, template: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """One WSGI request as a server makes it: fresh environ and input, body iterated, closed."""
+    environ = dict(template)
+    environ["wsgi.input"] = io.BytesIO(b"")
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, headers]
+        return None
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return started[0], started[1], body
+
+
+def wsgi_capture(app: WSGIApp, template: dict[str, Any]) -> tuple[int, str, bytes, str | None]:
+    """One WSGI request, returning status, content type, body and Set-Cookie."""
+    status, headers, body = wsgi_call(app, template)
+    lowered = {name.lower(): value for name, value in headers}
+    return int(status.split()[0]), lowered.get("content-type", ""), body, lowered.get("set-cookie")
+
+
+async def time_batch(target: Target, iterations: int) -> float:
     """Run ``iterations`` requests back to back; return microseconds per request."""
     gc.collect()
+    app, template = target.app, target.scope
     start = time.perf_counter_ns()
-    for _ in range(iterations):
-        await call_once(app, template)
+    if target.interface == "wsgi":
+        for _ in range(iterations):
+            wsgi_call(app, template)
+    else:
+        for _ in range(iterations):
+            await call_once(app, template)
     return (time.perf_counter_ns() - start) / iterations / 1000
 
 
@@ -282,51 +346,74 @@ class Target:
     framework: str
     endpoint: str
     routes: int
-    app: ASGIApp
-    scope: Scope
+    app: Any  # ASGIApp, or WSGIApp when interface == "wsgi"
+    scope: Scope  # the scope, or the WSGI environ
+    interface: str = "asgi"
     samples: list[float] = field(default_factory=list)
 
 
 def app_groups(name: str, endpoints: Sequence[str]) -> list[tuple[Peer, list[str]]]:
-    """The apps of peer ``name`` to load, each with the endpoints it serves here.
-
-    Django's settings are global to the process, so its API app
-    (``django_app.py``) and site app (``django_site.py``) cannot both be
-    loaded: when both are asked for, only the API app is (see NOTES).
-    """
+    """The apps of peer ``name`` to load, each with the endpoints it serves here."""
     peer = PEERS[name]
     groups: dict[str, tuple[Peer, list[str]]] = {}
     for endpoint in endpoints:
         if peer.serves(endpoint):
             app = peer.app_for(endpoint)
             groups.setdefault(app.module, (app, []))[1].append(endpoint)
-    if name == "django" and len(groups) > 1:
-        del groups[PEERS[name].site_module or ""]
-        NOTES.append(
-            "django's site endpoints were not run: its settings are global to the process, so "
-            "run them on their own (`--frameworks django --endpoints template,session`)"
-        )
     return list(groups.values())
 
 
 NOTES: list[str] = []
+# Django's settings are global to the process: only the first Django app loaded
+# (module and sync/async views) can run; the others are skipped with a note.
+_django_owner: list[tuple[str, str]] = []
+
+
+def django_conflict(name: str, peer: Peer, endpoints: Sequence[str]) -> bool:
+    """True (and a note) when ``peer`` is a Django app that cannot share this process."""
+    if not peer.module.startswith("django"):
+        return False
+    key = (peer.module, peer.env.get("BENCH_DJANGO_ASYNC", "0"))
+    if not _django_owner:
+        _django_owner.append(key)
+    if _django_owner[0] == key:
+        return False
+    module, flag = _django_owner[0]
+    NOTES.append(
+        f"{name} {', '.join(endpoints)} not run: Django's settings are global to the process "
+        f"and {module}.py ({'async' if flag == '1' else 'sync'} views) was loaded first; run it "
+        f"on its own (`--frameworks {name} --endpoints {','.join(endpoints)}`)"
+    )
+    return True
 
 
 async def request_scope(
-    app: ASGIApp, endpoint: str, routes: int, span: Lifespan
+    app: Any, endpoint: str, routes: int, span: Lifespan, interface: str = "asgi"
 ) -> tuple[Scope, str | None]:
-    """The scope to time for ``endpoint``, and what is wrong with its response (or None).
+    """The scope (or WSGI environ) to time for ``endpoint``, and what is wrong with its
+    response (or None).
 
     For ``session`` the scope carries the cookie a first request got, so each
     timed request decodes, changes and re-signs the session.
     """
+
+    def build(cookie: str | None = None) -> Scope:
+        if interface == "wsgi":
+            return build_environ(path, cookie)
+        return build_scope(path, span, cookie)
+
+    async def capture(scope: Scope) -> tuple[int, str, bytes, str | None]:
+        if interface == "wsgi":
+            return wsgi_capture(app, scope)
+        return await call_and_capture(app, scope)
+
     path = endpoint_path(endpoint, routes)
-    scope = build_scope(path, span)
+    scope = build()
     if endpoint != "session":
-        return scope, check_response(endpoint, routes, *(await call_and_capture(app, scope))[:3])
-    first = await call_and_capture(app, scope)
-    scope = build_scope(path, span, cookie_pair(first[3] or ""))
-    second = await call_and_capture(app, scope)
+        return scope, check_response(endpoint, routes, *(await capture(scope))[:3])
+    first = await capture(scope)
+    scope = build(cookie_pair(first[3] or ""))
+    second = await capture(scope)
     return scope, check_session_pair(first, second)
 
 
@@ -338,19 +425,28 @@ async def prepare(opts: Options) -> tuple[list[Target], list[Lifespan], dict[str
     for routes in opts.routes or [DEFAULT_ROUTES]:
         for name in opts.frameworks:
             for peer, endpoints in app_groups(name, opts.endpoints):
+                if django_conflict(name, peer, endpoints):
+                    continue
                 try:
                     app = load_app(peer, routes)
-                    span = await start_lifespan(app)
+                    if peer.interface == "wsgi":
+                        span = Lifespan(supported=False)
+                    else:
+                        span = await start_lifespan(app)
+                        spans.append(span)
                 except Exception as exc:
                     failures[f"{peer.module} ({routes} routes)"] = f"{type(exc).__name__}: {exc}"
                     continue
-                spans.append(span)
                 for endpoint in endpoints:
-                    scope, problem = await request_scope(app, endpoint, routes, span)
+                    scope, problem = await request_scope(
+                        app, endpoint, routes, span, peer.interface
+                    )
                     if problem is not None:
                         failures[f"{name} {endpoint} ({routes} routes)"] = problem
                         continue
-                    targets.append(Target(name, endpoint, routes, app, scope))
+                    targets.append(
+                        Target(name, endpoint, routes, app, scope, interface=peer.interface)
+                    )
     return targets, spans, failures
 
 
@@ -358,12 +454,12 @@ async def measure(opts: Options) -> tuple[list[Target], dict[str, str]]:
     """Warm up, then time every target, interleaving targets within each repetition."""
     targets, spans, failures = await prepare(opts)
     for target in targets:
-        for _ in range(opts.warmup):
-            await call_once(target.app, target.scope)
+        if opts.warmup:
+            await time_batch(target, opts.warmup)
     for rep in range(opts.repeat):
         print(f"repetition {rep + 1}/{opts.repeat}", file=sys.stderr, flush=True)
         for target in targets:
-            target.samples.append(await time_batch(target.app, target.scope, opts.iterations))
+            target.samples.append(await time_batch(target, opts.iterations))
     for span in spans:
         await stop_lifespan(span)
     return targets, failures
@@ -394,6 +490,14 @@ def header(opts: Options) -> list[str]:
         f"- {opts.iterations} requests x {opts.repeat} repetitions (+{opts.warmup} warm-up), "
         "targets interleaved in each repetition; µs/request: median and minimum over the "
         "repetitions (noise only adds time, so the minimum is the steadier estimate)",
+        *(
+            [
+                "- WSGI peers are called directly as `app(environ, start_response)`, body joined "
+                "and closed; their 'x raw' compares them with the raw ASGI app"
+            ]
+            if any(PEERS[name].interface == "wsgi" for name in opts.frameworks)
+            else []
+        ),
         "",
     ]
 
