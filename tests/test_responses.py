@@ -450,3 +450,32 @@ def test_naive_expires_is_taken_as_utc() -> None:
     response = Response()
     response.set_cookie("a", "1", expires=datetime.datetime(2030, 1, 1, 12, 0))
     assert "expires=Tue, 01 Jan 2030 12:00:00 GMT" in response.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("value", ["plain", "", "with space", 'q"uote', "semi;colon", "ünï", "a=b"])
+@pytest.mark.parametrize("options", [
+    {},
+    {"max_age": 60, "domain": "example.com", "path": "/app"},
+    {"secure": True, "httponly": False, "samesite": None},
+    {"samesite": "strict"},
+])
+def test_set_cookie_writes_what_http_cookies_would(value: str, options: dict[str, Any]) -> None:
+    from http.cookies import SimpleCookie
+
+    response = Response()
+    response.set_cookie("name", value, **options)
+    expected: SimpleCookie = SimpleCookie()
+    expected["name"] = value
+    morsel = expected["name"]
+    morsel["path"] = options.get("path", "/")
+    for key in ("max_age", "domain"):
+        if key in options:
+            morsel[key.replace("_", "-")] = options[key]
+    if options.get("secure"):
+        morsel["secure"] = True
+    if options.get("httponly", True):
+        morsel["httponly"] = True
+    samesite = options.get("samesite", "lax")
+    if samesite:
+        morsel["samesite"] = samesite.capitalize()
+    assert response.headers["set-cookie"] == morsel.OutputString()

@@ -290,11 +290,16 @@ class MutableHeaders(Headers):
 
     def add_vary(self, *names: str) -> None:
         """Add header names to ``Vary`` unless already listed (caches must key on them)."""
-        current = [v.strip() for v in self.get("vary", "").split(",") if v.strip()]
-        lower = {v.lower() for v in current}
-        missing = [n for n in names if n.lower() not in lower]
-        if missing:
-            self["vary"] = ", ".join([*current, *missing])
+        raw = self._raw
+        for index, (key, value) in enumerate(raw):
+            if key == b"vary":
+                listed = {v.strip().lower() for v in value.decode("latin-1").split(",")}
+                missing = [n for n in names if n.lower() not in listed]
+                if missing:
+                    joined = value.decode("latin-1") + ", " + ", ".join(missing)
+                    raw[index] = (b"vary", joined.encode("latin-1"))
+                return
+        raw.append((b"vary", ", ".join(names).encode("latin-1")))
 
 
 def _header_name(key: str) -> bytes:

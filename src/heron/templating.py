@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from heron.flash import Messages
 from heron.responses import HTMLResponse
 
 if TYPE_CHECKING:
@@ -129,8 +130,6 @@ class Templates:
         """The render context: request, ``messages``, context processors, then ``values``."""
         context: dict[str, Any] = {}
         if conn is not None:
-            from heron.flash import Messages
-
             context["request"] = conn
             context["messages"] = Messages(conn)
             for processor in self.app.context_processors:
