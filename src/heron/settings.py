@@ -161,6 +161,9 @@ class Settings:
     mail_use_starttls: bool = False
     #: Seconds to wait for the SMTP server.
     mail_timeout: float = 10.0
+    #: PEM file of the certificate authorities trusted for the SMTP server's certificate,
+    #: instead of the system's (relative to the app's root); ``None``: the system's.
+    mail_ssl_cafile: str | None = None
     #: Folder (relative to the app's root) of the ``file`` backend.
     mail_file_dir: str = "instance/mail"
     default_from_email: str = "webmaster@localhost"
@@ -168,6 +171,21 @@ class Settings:
     # -- templates (docs/templates.md) -------------------------------------
     #: Re-read changed templates; ``None`` follows ``debug``.
     template_auto_reload: bool | None = None
+
+    # -- passwords (docs/passwords.md) -------------------------------------
+    #: Argon2id passes over memory (RFC 9106's low-memory profile: 3).
+    password_time_cost: int = 3
+    #: Argon2id memory per hash, in KiB (64 MiB): each login being checked holds this much.
+    password_memory_cost: int = 64 * 1024
+    #: Argon2id lanes (threads) per hash.
+    password_parallelism: int = 4
+    #: Checks a new password must pass: built-in names or ``package.module:Class``.
+    password_validators: list[str] = dataclasses.field(
+        default_factory=lambda: ["minimum_length", "user_attribute_similarity", "common",
+                                 "numeric"]
+    )
+    #: Fewest characters the ``minimum_length`` validator accepts.
+    password_min_length: int = 10
 
     if TYPE_CHECKING:  # set in __new__; not dataclass fields
         _explicit: frozenset[str]

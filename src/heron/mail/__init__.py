@@ -2,7 +2,7 @@
 
 The ``mail_backend`` setting picks where messages go: ``smtp`` (the default),
 ``console`` (printed, for development), ``file`` (``.eml`` files in
-``mail_file_dir``) or ``memory`` (kept in ``app.mail.outbox``, for tests).
+``mail_file_dir``) or ``memory`` (kept in ``mailer(app).outbox``, for tests).
 Sync code sends through heron's bridge: ``run_async(send_mail(...))``.
 See docs/mail.md.
 """
@@ -11,20 +11,23 @@ from heron.mail.backends import (
     ConsoleBackend,
     FileBackend,
     MailBackend,
+    MailTimeout,
     MemoryBackend,
     SMTPBackend,
 )
 from heron.mail.message import EmailMessage
-from heron.mail.sending import Mailer, render_mail, send_mail
+from heron.mail.sending import Mailer, mailer, render_mail, send_mail
 
 __all__ = [
     "ConsoleBackend",
     "EmailMessage",
     "FileBackend",
     "MailBackend",
+    "MailTimeout",
     "Mailer",
     "MemoryBackend",
     "SMTPBackend",
+    "mailer",
     "render_mail",
     "send_mail",
 ]

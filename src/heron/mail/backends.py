@@ -13,9 +13,22 @@ from heron.concurrency import run_in_threadpool
 from heron.mail.message import EmailMessage
 
 if TYPE_CHECKING:
+    import ssl
+
     from heron.settings import Settings
 
-__all__ = ["ConsoleBackend", "FileBackend", "MailBackend", "MemoryBackend", "SMTPBackend"]
+__all__ = [
+    "ConsoleBackend",
+    "FileBackend",
+    "MailBackend",
+    "MailTimeout",
+    "MemoryBackend",
+    "SMTPBackend",
+]
+
+
+class MailTimeout(TimeoutError):
+    """The SMTP server did not answer within ``mail_timeout`` seconds."""
 
 
 class MailBackend(ABC):
@@ -31,7 +44,36 @@ class MailBackend(ABC):
 
 
 class SMTPBackend(MailBackend):
-    """An SMTP server (``mail_host``/``mail_port``), with implicit TLS or STARTTLS and login."""
+    """An SMTP server (``mail_host``/``mail_port``), with implicit TLS or STARTTLS and login.
+
+    The server's certificate is verified against the system's certificate authorities,
+    or those of ``mail_ssl_cafile``.
+
+    Raises:
+        ImproperlyConfigured: ``mail_use_tls`` and ``mail_use_starttls`` both set
+            (heron.mail.E002), or ``mail_ssl_cafile`` unreadable (heron.mail.E003).
+    """
+
+    def __init__(self, settings: Settings, root: Path) -> None:
+        super().__init__(settings, root)
+        from heron.exceptions import ImproperlyConfigured
+
+        if settings.mail_use_tls and settings.mail_use_starttls:
+            raise ImproperlyConfigured(
+                "mail_use_tls (implicit TLS, port 465) and mail_use_starttls (port 587) "
+                "exclude each other; set the one your SMTP server speaks", id="heron.mail.E002")
+        self.ssl_context: ssl.SSLContext | None = None
+        if settings.mail_use_tls or settings.mail_use_starttls:
+            import ssl
+
+            cafile = root / settings.mail_ssl_cafile if settings.mail_ssl_cafile else None
+            try:
+                self.ssl_context = ssl.create_default_context(
+                    cafile=str(cafile) if cafile is not None else None)
+            except OSError as exc:  # ssl.SSLError included
+                raise ImproperlyConfigured(
+                    f"mail_ssl_cafile {str(cafile)!r} is not a readable file of PEM "
+                    f"certificates: {exc}", id="heron.mail.E003") from None
 
     async def send(self, messages: Sequence[EmailMessage]) -> int:
         if not messages:
@@ -40,27 +82,42 @@ class SMTPBackend(MailBackend):
 
     def _send_blocking(self, messages: list[EmailMessage]) -> int:
         import smtplib
-        import ssl
 
         settings = self.settings
-        context = ssl.create_default_context()
+        # Build every message first: a bad one (header injection) sends none.
+        mimes = [(message.to_mime(self.default_from), message.recipients())
+                 for message in messages]
+        context = self.ssl_context
         smtp: smtplib.SMTP
-        if settings.mail_use_tls:
-            smtp = smtplib.SMTP_SSL(settings.mail_host, settings.mail_port,
-                                    timeout=settings.mail_timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(settings.mail_host, settings.mail_port,
-                                timeout=settings.mail_timeout)
-        with smtp:
-            if settings.mail_use_starttls:
-                smtp.starttls(context=context)
-            if settings.mail_username:
-                smtp.login(settings.mail_username, settings.mail_password or "")
-            sent = 0
-            for message in messages:
-                mime = message.to_mime(self.default_from)
-                smtp.send_message(mime, to_addrs=message.recipients())
-                sent += 1
+        sent = 0
+        try:
+            if settings.mail_use_tls:
+                smtp = smtplib.SMTP_SSL(settings.mail_host, settings.mail_port,
+                                        timeout=settings.mail_timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(settings.mail_host, settings.mail_port,
+                                    timeout=settings.mail_timeout)
+            with smtp:
+                if settings.mail_use_starttls:
+                    smtp.starttls(context=context)
+                if settings.mail_username:
+                    smtp.login(settings.mail_username, settings.mail_password or "")
+                for mime, recipients in mimes:
+                    smtp.send_message(mime, to_addrs=recipients)
+                    sent += 1
+        except OSError as exc:  # smtplib.SMTPException included
+            where = f"{settings.mail_host}:{settings.mail_port}"
+            if type(exc) is TimeoutError:
+                # A plain TimeoutError crossing run_in_threadpool is replaced by a copy
+                # (asyncio's future conversion), losing its traceback and notes.
+                raise MailTimeout(
+                    f"The SMTP server {where} (mail_host, mail_port) did not answer within "
+                    f"mail_timeout ({settings.mail_timeout:g} s): {exc}") from exc
+            # Keep the exception's type (callers catch smtplib's); name the server.
+            exc.add_note(f"heron.mail: sending through the SMTP server {where} "
+                         f"(mail_host, mail_port) failed after {sent} of {len(mimes)} "
+                         "message(s) were sent")
+            raise
         return sent
 
 

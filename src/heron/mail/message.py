@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass, field
 from email.message import EmailMessage as StdlibMessage
 from email.utils import formatdate, make_msgid
@@ -11,7 +12,11 @@ __all__ = ["EmailMessage"]
 
 @dataclass
 class EmailMessage:
-    """One message.  ``body`` is the plain-text part; ``html`` adds an HTML alternative."""
+    """One message.  ``body`` is the plain-text part; ``html`` adds an HTML alternative.
+
+    ``headers`` are extra headers; one named like a header heron sets (``Message-ID``,
+    ``Date``, ``Reply-To``...) replaces it.
+    """
 
     subject: str
     body: str
@@ -22,8 +27,13 @@ class EmailMessage:
     bcc: list[str] = field(default_factory=list)
     reply_to: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
-    #: (filename, content, MIME type) triples.
+    #: (filename, content, MIME type) triples; an empty MIME type is guessed from the name.
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in ("to", "cc", "bcc", "reply_to"):
+            if isinstance(getattr(self, name), str):  # list("a@b") would be ["a", "@", "b"]
+                raise TypeError(f"EmailMessage.{name} must be a list of addresses, not a string")
 
     def recipients(self) -> list[str]:
         """Everyone the message goes to: To, Cc and Bcc."""
@@ -31,14 +41,18 @@ class EmailMessage:
 
     def to_mime(self, default_from: str) -> StdlibMessage:
         """The message as the standard library builds it (Bcc left out of the headers)."""
-        for value in (self.subject, *self.to, *self.cc, *self.reply_to,
-                      self.from_email or default_from):
+        for value in (self.subject, *self.to, *self.cc, *self.bcc, *self.reply_to,
+                      self.from_email or default_from, *self.headers, *self.headers.values()):
             if "\n" in value or "\r" in value:
                 raise ValueError("Header values must not contain line breaks (header injection).")
+        for name in self.headers:
+            if not name or ":" in name or not all(33 <= ord(char) <= 126 for char in name):
+                raise ValueError(f"Not a valid header name: {name!r}")
         message = StdlibMessage()
         message["Subject"] = self.subject
         message["From"] = self.from_email or default_from
-        message["To"] = ", ".join(self.to)
+        if self.to:
+            message["To"] = ", ".join(self.to)
         if self.cc:
             message["Cc"] = ", ".join(self.cc)
         if self.reply_to:
@@ -47,11 +61,14 @@ class EmailMessage:
         domain = (self.from_email or default_from).rpartition("@")[2] or None
         message["Message-ID"] = make_msgid(domain=domain)
         for name, value in self.headers.items():
+            del message[name]  # replaces a default (Message-ID, Date, From...)
             message[name] = value
         message.set_content(self.body)
         if self.html is not None:
             message.add_alternative(self.html, subtype="html")
         for filename, content, mimetype in self.attachments:
+            if not mimetype:  # unknown: guess from the file name
+                mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
             maintype, _, subtype = mimetype.partition("/")
             message.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream",
                                    filename=filename)

@@ -53,6 +53,7 @@ class Mailer:
         return self.backend.outbox
 
     async def send(self, *messages: EmailMessage) -> int:
+        """Send ``messages`` through the backend; return how many were sent."""
         return await self.backend.send(messages)
 
 
@@ -68,7 +69,7 @@ async def send_mail(app: App, subject: str, body: str, to: Sequence[str], *,
                     html: str | None = None, from_email: str | None = None,
                     **options: Any) -> int:
     """Send one message; ``options`` are other :class:`EmailMessage` fields (cc, bcc...)."""
-    message = EmailMessage(subject=subject, body=body, to=list(to), html=html,
+    message = EmailMessage(subject=subject, body=body, to=_addresses(to), html=html,
                            from_email=from_email, **options)
     return await mailer(app).send(message)
 
@@ -84,7 +85,15 @@ def render_mail(app: App, template: str, context: Mapping[str, Any], to: Sequenc
     body = templates.render_string(None, f"{template}.txt", context)
     try:
         html: str | None = templates.render_string(None, f"{template}.html", context)
-    except jinja2.TemplateNotFound:
+    except jinja2.TemplateNotFound as exc:
+        if exc.name != f"{template}.html":
+            raise  # the HTML template exists but includes or extends a missing one
         html = None
-    return EmailMessage(subject=" ".join(subject.split()), body=body, to=list(to), html=html,
-                        **options)
+    return EmailMessage(subject=" ".join(subject.split()), body=body, to=_addresses(to),
+                        html=html, **options)
+
+
+def _addresses(to: Sequence[str]) -> list[str]:
+    if isinstance(to, str):  # list("a@b") would be ["a", "@", "b"]
+        raise TypeError("`to` must be a list of addresses, not a string")
+    return list(to)

@@ -1,0 +1,1 @@
+"""The Django app holding the peer's two models (``djdb.models``)."""

@@ -1,0 +1,19 @@
+"""The TechEmpower tables as Django models (tables ``world`` and ``fortune``, made by the runner)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class World(models.Model):
+    randomnumber = models.IntegerField()
+
+    class Meta:
+        db_table = "world"
+
+
+class Fortune(models.Model):
+    message = models.CharField(max_length=2048)
+
+    class Meta:
+        db_table = "fortune"
