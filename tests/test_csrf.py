@@ -387,10 +387,10 @@ def test_authorization_header_without_cookies_is_exempt(site: Site) -> None:
     headers = {"authorization": "Bearer abc123"}
     assert anonymous(site).post("/submit", data={"a": "b"}, headers=headers).status_code == 200
     assert anonymous(site).delete("/submit", headers=headers).status_code == 200
-    # ... even from a foreign Origin: no ambient credentials to abuse.
+    # A foreign Origin is still refused: the Origin check comes first.
     headers["origin"] = "http://evil.example"
-    assert anonymous(site).post("/submit", json={}, headers=headers).status_code == 200
-    assert site.calls == ["POST", "DELETE", "POST"]
+    assert anonymous(site).post("/submit", json={}, headers=headers).status_code == 403
+    assert site.calls == ["POST", "DELETE"]
 
 
 def test_authorization_header_with_cookies_is_still_checked(site: Site) -> None:
@@ -823,3 +823,34 @@ def test_calling_check_on_a_running_app_keeps_the_csrf_check(site: Site) -> None
     assert site.app.check() == []
     assert client.post("/submit", data={}).status_code == 403
     assert site.calls == []
+
+
+def test_browser_credentials_in_authorization_do_not_exempt_a_form_post() -> None:
+    # Browsers replay cached Basic/Digest/NTLM credentials on cross-site posts.
+    app = App(secret_key="k", access_log=False, allowed_hosts=["testserver"])
+    done: list[str] = []
+
+    @app.post("/wipe")
+    def wipe() -> str:
+        done.append("wiped")
+        return "ok"
+
+    with TestClient(app) as client:
+        for scheme in ("Basic dXNlcjpwdw==", "Digest x", "NTLM x", "Negotiate x"):
+            refused = client.post("/wipe", data={"a": "1"}, headers={"authorization": scheme})
+            assert refused.status_code == 403
+        evil = client.post("/wipe", json={}, headers={"authorization": "Bearer t",
+                                                       "origin": "https://evil.example"})
+        assert evil.status_code == 403
+        token_client = client.post("/wipe", json={}, headers={"authorization": "Bearer t"})
+        assert token_client.status_code == 200
+    assert done == ["wiped"]
+
+
+def test_cycle_key_drops_the_csrf_secret() -> None:
+    from heron.sessions import Session
+
+    session = Session({"_csrf": "x", "user": 1})
+    session.cycle_key()
+    assert "_csrf" not in session
+    assert session["user"] == 1

@@ -479,3 +479,12 @@ def test_set_cookie_writes_what_http_cookies_would(value: str, options: dict[str
     if samesite:
         morsel["samesite"] = samesite.capitalize()
     assert response.headers["set-cookie"] == morsel.OutputString()
+
+
+def test_auto_secure_survives_editing_other_headers() -> None:
+    response = Response("x")
+    response.set_cookie("pref", "dark")
+    response.headers["content-type"] = "text/plain; charset=utf-8"
+    headers = dict(response._headers_for({"scheme": "https"}))
+    assert headers[b"set-cookie"].endswith(b"; Secure")
+    assert not headers[b"content-type"].endswith(b"Secure")

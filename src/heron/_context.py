@@ -12,6 +12,10 @@ from typing import Any
 
 __all__ = ["CLEANUP_KEY", "add_cleanup", "current_scope", "run_cleanups"]
 
+#: Set when a battery that reads ``current_scope`` is imported (``heron.db``); until
+#: then apps skip the context variable, which costs a little per request.
+enabled = False
+
 current_scope: ContextVar[MutableMapping[str, Any] | None] = ContextVar("heron_scope", default=None)
 CLEANUP_KEY = "heron.cleanup"
 

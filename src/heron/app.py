@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from heron import _matcher
+from heron import _context, _matcher
 from heron._components import Component, load_component
 from heron._errors import error_response
 from heron._matcher import MountMatch, RouteMatch
@@ -116,7 +116,6 @@ class App(RouteDecorators):
         self._csrf: CSRFProtection | None = None
         self._session_preload = False
         self._secure_redirect = False
-        self._track_context = False
         self._names: dict[str, list[Route]] = {}
         for spec in components:
             self.add_component(spec)
@@ -223,6 +222,14 @@ class App(RouteDecorators):
         host_problem = check_hosts(self.settings)
         if host_problem is not None:
             problems.append(host_problem)
+        if self.settings.session_cookie_samesite.lower() not in ("lax", "strict", "none"):
+            problems.append(ImproperlyConfigured(
+                f"session_cookie_samesite is {self.settings.session_cookie_samesite!r}; use "
+                "'lax', 'strict' or 'none'", id="heron.sessions.E002"))
+        if self.settings.session_max_age <= 0:
+            problems.append(ImproperlyConfigured(
+                "session_max_age must be a positive number of seconds",
+                id="heron.sessions.E003"))
         scheme = self.settings.cache_url.partition("://")[0].lower()
         if scheme not in ("memory", "redis", "rediss", "unix"):
             problems.append(ImproperlyConfigured(
@@ -279,10 +286,6 @@ class App(RouteDecorators):
         self._csrf = CSRFProtection(settings) if settings.csrf else None
         self._session_preload = settings.session_backend != "cookie"
         self._secure_redirect = settings.secure_redirect
-        # Batteries reached without a request argument (``db.session``) find the
-        # request through a context variable; setting it costs a little, so only
-        # apps that imported such a battery pay for it.
-        self._track_context = "heron.db" in sys.modules
         for routes in self._names.values():
             for route in routes:
                 if not route.methods or route.is_websocket:
@@ -450,7 +453,9 @@ class App(RouteDecorators):
             if stack is not self:
                 await stack(scope, receive, send)
                 return
-        if self._track_context and scope.get("heron.context") is None:
+        # Batteries reached without a request argument (``db.session``) find the
+        # request through a context variable; only apps using them pay for it.
+        if _context.enabled and scope.get("heron.context") is None:
             await self._call_in_context(scope, receive, send)
             return
         if scope["type"] != "http":
@@ -514,7 +519,7 @@ class App(RouteDecorators):
             if request is None:
                 request = Request(scope, receive)
             response = await self._handle_exception(request, exc, routers)
-        if self._track_context and "heron.cleanup" in scope:
+        if _context.CLEANUP_KEY in scope:
             # Close the view's database sessions now: their connections go back
             # to the pool before the response is sent, and an uncommitted
             # SQLite write no longer locks out the session store below.
@@ -554,6 +559,9 @@ class App(RouteDecorators):
 
     def _https_redirect(self, scope: Scope) -> Response:
         host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+        if not host:  # HTTP/1.0 without Host: the server's own name, never the path
+            server = scope.get("server")
+            host = server[0] if server else "localhost"
         raw = scope.get("raw_path") or scope["path"].encode()
         location = f"https://{host.rpartition(':')[0] if host.endswith(':80') else host}"
         location += raw.decode("latin-1")
@@ -804,7 +812,7 @@ class App(RouteDecorators):
         if self._cache is None:
             from heron.cache import cache_from_url
 
-            self._cache = cache_from_url(self.settings.cache_url)
+            self._cache = cache_from_url(self.settings.cache_url, self.settings.cache_key_prefix)
         return self._cache
 
     # -- introspection ------------------------------------------------------

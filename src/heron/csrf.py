@@ -40,6 +40,8 @@ _SIMPLE_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+# Schemes a browser adds to requests by itself, cross-site ones included.
+_AMBIENT_SCHEMES = frozenset({"basic", "digest", "negotiate", "ntlm"})
 logger = logging.getLogger("heron.security")
 
 
@@ -160,13 +162,15 @@ class CSRFProtection:
         """Raise :class:`CSRFError` unless the request is safe to act on."""
         headers = request.headers
         has_cookies = "cookie" in headers
-        if not has_cookies and "authorization" in headers:
-            return  # a token-authenticated API client: no ambient credentials
         origin = headers.get("origin")
         if origin is not None and not self.origin_allowed(_origin(*_split_origin(origin)),
                                                           request):
             raise self._fail(request, f"Origin checking failed: {origin} does not match "
                                       "this site or a trusted origin.")
+        authorization = headers.get("authorization")
+        if not has_cookies and authorization is not None and \
+                authorization.split(" ", 1)[0].lower() not in _AMBIENT_SCHEMES:
+            return  # a token-authenticated API client: no ambient credentials
         content_type = request.content_type
         if not has_cookies and content_type not in _SIMPLE_TYPES:
             return  # a script's JSON (say) with no cookies: nothing to forge

@@ -73,8 +73,9 @@ class Response:
     _content_type_header: ClassVar[tuple[bytes, bytes]]
     #: True when ``render`` is not overridden, so a str body can be encoded inline.
     _plain_render: ClassVar[bool] = True
-    #: Positions in ``raw_headers`` of cookies that get ``Secure`` on HTTPS.
-    _secure_auto: list[int] | tuple[()] = ()
+    #: ``Set-Cookie`` values that get ``Secure`` on HTTPS (values, not positions:
+    #: editing other headers may rebuild the list).
+    _secure_auto: list[bytes] | tuple[()] = ()
 
     def __init__(
         self,
@@ -183,9 +184,10 @@ class Response:
         header = "; ".join(parts)
         if "\r" in header or "\n" in header or ";" in (domain or "") + path:
             raise ValueError("Cookie attributes must not contain ';' or line breaks")
+        value_bytes = header.encode("latin-1")
         if secure is None and not forced_secure:
-            self._secure_auto = [*self._secure_auto, len(self.raw_headers)]
-        self.raw_headers.append((b"set-cookie", header.encode("latin-1")))
+            self._secure_auto = [*self._secure_auto, value_bytes]
+        self.raw_headers.append((b"set-cookie", value_bytes))
 
     def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
         """Tell the browser to forget a cookie."""
@@ -194,10 +196,9 @@ class Response:
 
     def _headers_for(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         if self._secure_auto and scope.get("scheme") == "https":
-            raw = list(self.raw_headers)
-            for index in self._secure_auto:
-                raw[index] = (raw[index][0], raw[index][1] + b"; Secure")
-            return raw
+            auto = self._secure_auto
+            return [(k, v + b"; Secure") if k == b"set-cookie" and v in auto else (k, v)
+                    for k, v in self.raw_headers]
         return self.raw_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -147,6 +147,9 @@ class Settings:
     # -- cache -------------------------------------------------------------
     #: ``memory://`` (this process only) or ``redis://host:port/db``.
     cache_url: str = "memory://"
+    #: Put before every key in a shared store (Redis), so apps sharing one Redis
+    #: database never see each other's sessions or counters.
+    cache_key_prefix: str = "heron:"
 
     # -- mail (docs/mail.md) -----------------------------------------------
     #: ``smtp``, ``console``, ``file``, ``memory`` or ``package.module:Class``.

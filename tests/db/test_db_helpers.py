@@ -259,3 +259,12 @@ def test_page_bounds_refuse_with_404(page: Any, per_page: Any) -> None:
     with pytest.raises(HTTPException) as info:
         page_bounds(page, per_page, None)
     assert info.value.status_code == 404
+
+
+
+def test_iter_pages_is_constant_work_for_huge_page_counts() -> None:
+    from heron.db import Page
+
+    page = Page(items=[1], page=10_000_000, per_page=1, total=20_000_000)
+    assert list(page.iter_pages()) == [1, 2, None, 9_999_998, 9_999_999, 10_000_000,
+                                       10_000_001, 10_000_002, None, 19_999_999, 20_000_000]

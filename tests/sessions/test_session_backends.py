@@ -390,13 +390,18 @@ def test_cache_backend_saves_are_only_on_change(session_app: SessionAppFactory) 
     writes: list[str] = []
     with TestClient(app) as client:
         client.get("/set", params={"a": "1"})
-        original = app.cache.set
+        original_set, original_replace = app.cache.set, app.cache.replace
 
-        async def spy(key: str, value: Any, ttl: int | None = None) -> None:
+        async def spy_set(key: str, value: Any, ttl: int | None = None) -> None:
             writes.append(key)
-            await original(key, value, ttl)
+            await original_set(key, value, ttl)
 
-        app.cache.set = spy  # type: ignore[method-assign]
+        async def spy_replace(key: str, value: Any, ttl: int | None = None) -> bool:
+            writes.append(key)
+            return await original_replace(key, value, ttl)
+
+        app.cache.set = spy_set  # type: ignore[method-assign]
+        app.cache.replace = spy_replace  # type: ignore[method-assign]
         client.get("/read")
         client.get("/noop")
         assert writes == []
@@ -616,3 +621,17 @@ def test_a_client_side_custom_backend(make_app: Any, monkeypatch: pytest.MonkeyP
         assert orjson.loads(base64.urlsafe_b64decode(value)) == {"a": "1"}
         assert client.get("/read").json() == {"data": {"a": "1"}, "is_new": False}
         assert read_with_cookie(client, "%%%").json()["data"] == {}
+
+
+async def test_a_session_ended_meanwhile_is_not_saved_back() -> None:
+    # A request that loaded the session before a concurrent logout must not revive it.
+    from heron.cache.memory import MemoryCache
+
+    backend = CacheSessionBackend.__new__(CacheSessionBackend)
+    backend._cache = MemoryCache()
+    backend.max_age = 60
+    key = await backend.save(None, {"user": "alice"})
+    assert key is not None
+    await backend.delete(key)  # the logout
+    assert await backend.save(key, {"user": "alice", "seen": 2}) is None
+    assert await backend.load(key) is None

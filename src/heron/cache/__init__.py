@@ -17,7 +17,7 @@ from heron.cache.base import Cache, CacheUnavailable
 __all__ = ["Cache", "CacheUnavailable", "cache_from_url"]
 
 
-def cache_from_url(url: str) -> Cache:
+def cache_from_url(url: str, prefix: str = "heron:") -> Cache:
     """The cache store that ``url`` names (``memory://`` or ``redis://...``).
 
     Raises:
@@ -31,6 +31,6 @@ def cache_from_url(url: str) -> Cache:
     if scheme in ("redis", "rediss", "unix"):
         from heron.cache.redis import RedisCache
 
-        return RedisCache(url)
+        return RedisCache(url, prefix=prefix)
     raise ValueError(f"No cache store for {url.partition('://')[0]!r} URLs; "
                      "use memory:// or redis://host:port/db")

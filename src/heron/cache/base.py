@@ -43,6 +43,10 @@ class Cache(ABC):
         """Store ``value`` only if ``key`` is absent; True when it was stored."""
 
     @abstractmethod
+    async def replace(self, key: str, value: Any, ttl: int | None = None) -> bool:
+        """Store ``value`` only if ``key`` exists; True when it was stored."""
+
+    @abstractmethod
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True when it existed."""
 

@@ -60,8 +60,17 @@ class MemoryCache(Cache):
         self._store(key, orjson.dumps(value), ttl)
         return True
 
+    async def replace(self, key: str, value: Any, ttl: int | None = None) -> bool:
+        check_ttl(ttl)
+        if self._live(key) is None:
+            return False
+        self._store(key, orjson.dumps(value), ttl)
+        return True
+
     async def delete(self, key: str) -> bool:
-        return self._data.pop(key, None) is not None
+        existed = self._live(key) is not None
+        self._data.pop(key, None)
+        return existed
 
     async def incr(self, key: str, delta: int = 1, ttl: int | None = None) -> int:
         check_ttl(ttl)

@@ -66,6 +66,12 @@ class RedisCache(Cache):
                                   ex=ttl or None, nx=True)
         return bool(stored)
 
+    async def replace(self, key: str, value: Any, ttl: int | None = None) -> bool:
+        check_ttl(ttl)
+        stored = await self._call("set", self.prefix + key, orjson.dumps(value),
+                                  ex=ttl or None, xx=True)
+        return bool(stored)
+
     async def delete(self, key: str) -> bool:
         return bool(await self._call("delete", self.prefix + key))
 

@@ -13,9 +13,12 @@
 See docs/database.md.
 """
 
+import heron._context
 from heron.db.database import Database, db
 from heron.db.models import NAMING_CONVENTION, Model, TimestampMixin
 from heron.db.pagination import MAX_PER_PAGE, Page
+
+heron._context.enabled = True  # db.session finds its request through the context
 
 __all__ = ["MAX_PER_PAGE", "NAMING_CONVENTION", "Database", "Model", "Page", "TimestampMixin",
            "db"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +28,7 @@ __all__ = ["Database", "DatabaseState", "db"]
 
 T = TypeVar("T")
 _STATE_KEY = "heron.db"
+_STATE_LOCK = threading.RLock()
 _SESSIONS_KEY = "heron.db.sessions"
 
 
@@ -107,9 +109,14 @@ class DatabaseState:
         """The sync engine of the default database, or of bind ``key``."""
         engine = self._engines.get(key)
         if engine is None:
-            url = sync_url(self._url(key))
-            engine = self._engines[key] = create_engine(url, **self._options(url))
-            _prepare(engine)
+            with _STATE_LOCK:  # one engine (and pool) per database, however many threads ask
+                return self._engines.get(key) or self._make_engine(key)
+        return engine
+
+    def _make_engine(self, key: str | None) -> Engine:
+        url = sync_url(self._url(key))
+        engine = self._engines[key] = create_engine(url, **self._options(url))
+        _prepare(engine)
         return engine
 
     def async_engine(self, key: str | None = None) -> AsyncEngine:
@@ -206,9 +213,13 @@ class Database:
             app = self._scope()["app"]
         state = app.extensions.get(_STATE_KEY)
         if state is None:
-            state = app.extensions[_STATE_KEY] = DatabaseState(app)
-            app.exception_translators.append(translate_error)
-            app.on_shutdown(state.dispose)
+            with _STATE_LOCK:  # sync views in several threads may ask at once
+                state = app.extensions.get(_STATE_KEY)
+                if state is None:
+                    state = app.extensions[_STATE_KEY] = DatabaseState(app)
+                    if translate_error not in app.exception_translators:
+                        app.exception_translators.append(translate_error)
+                    app.on_shutdown(state.dispose)
         return state  # type: ignore[no-any-return]
 
     def _scope(self) -> MutableMapping[str, Any]:
@@ -283,10 +294,10 @@ class Database:
         session = self.session
         try:
             yield session
+            session.commit()
         except BaseException:
             session.rollback()
             raise
-        session.commit()
 
     @contextlib.asynccontextmanager
     async def atransaction(self) -> AsyncIterator[AsyncSession]:
@@ -294,10 +305,10 @@ class Database:
         session = self.async_session
         try:
             yield session
+            await session.commit()
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
 
     # -- helpers ------------------------------------------------------------
 
@@ -441,14 +452,19 @@ def _closer(sessions: dict[Any, Any], scope: MutableMapping[str, Any]) -> Any:
         import asyncio
 
         for session in sessions.values():
-            if isinstance(session, AsyncSession):
-                await session.close()
-            elif session.in_transaction():
-                # A ROLLBACK round trip: off the loop.
-                await asyncio.get_running_loop().run_in_executor(_closing_threads(),
-                                                                 session.close)
-            else:
-                session.close()
+            try:
+                if isinstance(session, AsyncSession):
+                    await session.close()
+                elif session.in_transaction():
+                    # A ROLLBACK round trip: off the loop.
+                    await asyncio.get_running_loop().run_in_executor(_closing_threads(),
+                                                                     session.close)
+                else:
+                    session.close()
+            except Exception:  # a broken connection must not keep the others open
+                import logging
+
+                logging.getLogger("heron.error").exception("Closing a database session failed")
         sessions.clear()
 
     return close_sessions

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import Column, DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, declared_attr, mapped_column
 
 __all__ = ["NAMING_CONVENTION", "Model", "TimestampMixin", "table_name_for"]
@@ -84,6 +84,8 @@ def _needs_default_id(cls: type) -> bool:
             break
         for value in vars(klass).values():
             if isinstance(value, MappedColumn) and value.column.primary_key:
+                return False
+            if isinstance(value, Column) and value.primary_key:
                 return False
         table_args = vars(klass).get("__table_args__")
         if table_args and any(type(arg).__name__ == "PrimaryKeyConstraint"

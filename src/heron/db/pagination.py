@@ -51,14 +51,16 @@ class Page(Generic[T]):
 
     def iter_pages(self, edge: int = 2, around: int = 2) -> Iterator[int | None]:
         """Page numbers for a pager, ``None`` where numbers are skipped: 1 2 None 7 8 9 None 20."""
+        pages = self.pages
+        numbers = sorted({*range(1, min(edge, pages) + 1),
+                          *range(max(1, self.page - around), min(pages, self.page + around) + 1),
+                          *range(max(1, pages - edge + 1), pages + 1)})
         last = 0
-        for number in range(1, self.pages + 1):
-            if (number <= edge or number > self.pages - edge
-                    or abs(number - self.page) <= around):
-                if last and number - last > 1:
-                    yield None
-                yield number
-                last = number
+        for number in numbers:  # a handful, however many pages there are
+            if last and number - last > 1:
+                yield None
+            yield number
+            last = number
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)

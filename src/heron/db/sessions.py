@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import DateTime, String, Text, delete, select
+from sqlalchemy import DateTime, String, Text, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,12 +63,9 @@ class DatabaseSessionBackend(SessionBackend):
     """Server-side sessions in the app's default database, through its own
     short transactions (never the view's ``db.session``)."""
 
-    def __init__(self, app: App) -> None:
-        super().__init__(app)
-        self.state = db.state(app)
-
     def _session(self) -> AsyncSession:
-        return AsyncSession(self.state.async_engine(), expire_on_commit=False)
+        # The app's current engines (test fixtures may repoint the database).
+        return AsyncSession(db.state(self.app).async_engine(), expire_on_commit=False)
 
     async def load(self, cookie: str) -> dict[str, Any] | None:
         if not self.valid_key(cookie):
@@ -83,13 +80,21 @@ class DatabaseSessionBackend(SessionBackend):
             return None
         return data if isinstance(data, dict) else None
 
-    async def save(self, key: str | None, data: dict[str, Any]) -> str:
-        key = key or self.new_key()
-        row = StoredSession(key=key, data=orjson.dumps(data).decode(),
-                            expires_at=_now() + timedelta(seconds=self.max_age))
+    async def save(self, key: str | None, data: dict[str, Any]) -> str | None:
+        text = orjson.dumps(data).decode()
+        expires_at = _now() + timedelta(seconds=self.max_age)
         async with _store_errors(), self._session() as session, session.begin():
-            await session.merge(row)
-        return key
+            if key is None:
+                key = self.new_key()
+                session.add(StoredSession(key=key, data=text, expires_at=expires_at))
+                return key
+            # Only a session that still exists is updated: one ended meanwhile
+            # (a logout in another request) must not come back.
+            result = await session.execute(
+                update(StoredSession).where(StoredSession.key == key)
+                .values(data=text, expires_at=expires_at)
+            )
+        return key if result.rowcount else None  # type: ignore[attr-defined]
 
     async def delete(self, key: str) -> None:
         async with _store_errors(), self._session() as session, session.begin():
@@ -100,10 +105,9 @@ async def clear_expired_sessions(app: App) -> int:
     """Delete expired sessions; return how many."""
     state = db.state(app)
     async with AsyncSession(state.async_engine()) as session, session.begin():
-        expired = await session.scalars(
-            select(StoredSession.key).where(StoredSession.expires_at <= _now())
+        # One statement: no key list to outgrow, no window in which a session
+        # renewed meanwhile could be deleted.
+        result = await session.execute(
+            delete(StoredSession).where(StoredSession.expires_at <= _now())
         )
-        keys = list(expired)
-        if keys:
-            await session.execute(delete(StoredSession).where(StoredSession.key.in_(keys)))
-    return len(keys)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

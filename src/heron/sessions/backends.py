@@ -43,8 +43,13 @@ class SessionBackend(ABC):
         """The data for a cookie value, or ``None`` when unknown, expired or invalid."""
 
     @abstractmethod
-    async def save(self, key: str | None, data: dict[str, Any]) -> str:
-        """Store ``data`` (under ``key``, or a new key when ``None``); return the cookie value."""
+    async def save(self, key: str | None, data: dict[str, Any]) -> str | None:
+        """Store ``data`` (under ``key``, or a new key when ``None``); return the cookie value.
+
+        Server-side stores update an existing ``key`` only if it still exists and
+        return ``None`` when it does not: the session was ended meanwhile (a
+        logout in a concurrent request) and must not be brought back.
+        """
 
     async def delete(self, key: str) -> None:  # noqa: B027 (optional for client-side stores)
         """Forget the data under ``key`` (flush, cycle_key)."""
@@ -95,7 +100,7 @@ class CookieSessionBackend(SessionBackend):
     async def load(self, cookie: str) -> dict[str, Any] | None:
         return self.decode(cookie)
 
-    async def save(self, key: str | None, data: dict[str, Any]) -> str:
+    async def save(self, key: str | None, data: dict[str, Any]) -> str | None:
         return self.encode(data)
 
 
@@ -124,11 +129,14 @@ class CacheSessionBackend(SessionBackend):
         data = record.get("data")
         return data if isinstance(data, dict) else None
 
-    async def save(self, key: str | None, data: dict[str, Any]) -> str:
-        key = key or self.new_key()
+    async def save(self, key: str | None, data: dict[str, Any]) -> str | None:
         record = {"data": data, "expires": time.time() + self.max_age}
-        await self.cache.set(self.prefix + key, record, ttl=self.max_age)
-        return key
+        if key is None:
+            key = self.new_key()
+            await self.cache.set(self.prefix + key, record, ttl=self.max_age)
+            return key
+        stored = await self.cache.replace(self.prefix + key, record, ttl=self.max_age)
+        return key if stored else None
 
     async def delete(self, key: str) -> None:
         await self.cache.delete(self.prefix + key)

@@ -127,6 +127,10 @@ class SessionManager:
             return
         if session.modified or session.invalid:
             value = await backend.save(session.key, session.to_dict())
+            if value is None:  # ended by another request meanwhile: stay ended
+                response.delete_cookie(self.cookie_name, path=self.cookie_options["path"],
+                                       domain=self.cookie_options["domain"])
+                return
             if len(value) > 4000:
                 import logging
 

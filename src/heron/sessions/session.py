@@ -62,7 +62,11 @@ class Session(MutableMapping[str, Any]):
             self.modified = True
 
     def cycle_key(self) -> None:
-        """Keep the data under a new key: call it on login (no session fixation)."""
+        """Keep the data under a new key: call it on login (no session fixation).
+
+        The CSRF secret is dropped too, so tokens issued before the login stop working.
+        """
+        self._data.pop("_csrf", None)
         self.cycled = True
         self.modified = True
 

@@ -29,6 +29,7 @@ __all__ = ["clean_tables", "prepare_schema", "rollback_isolation"]
 
 _PREPARED: set[str] = set()
 _TEST_FOLDER: str | None = None
+_COUNTER = 0
 
 
 def use_test_database(app: App) -> None:
@@ -45,8 +46,13 @@ def use_test_database(app: App) -> None:
         import shutil
 
         atexit.register(shutil.rmtree, _TEST_FOLDER, True)
-    app.settings.database_url = f"sqlite:///{_TEST_FOLDER}/{id(app)}.sqlite3"
-    app.extensions.pop("heron.db", None)  # engines made for the old URL
+    global _COUNTER
+    _COUNTER += 1
+    app.settings.database_url = f"sqlite:///{_TEST_FOLDER}/test-{_COUNTER}.sqlite3"
+    old = app.extensions.pop("heron.db", None)  # engines made for the old URL
+    if old is not None:
+        for engine in old._engines.values():
+            engine.dispose()
 
 
 def prepare_schema(app: App) -> None:
