@@ -21,6 +21,7 @@ CPU 1. See ``benchmarks/db/README.md``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import http.client
 import json
@@ -148,9 +149,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--rounds", type=int, default=3, help="repeat and report the median")
     parser.add_argument("--pool", type=int, default=10, help="connection pool size of every peer")
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
-    parser.add_argument("--pg-cpu", default="all", choices=("all", "0", "1"),
-                        help="CPUs for PostgreSQL: 'all' (default: unpinned, both cores), "
-                        "'1' (with wrk) or '0' (with the app server)")
+    parser.add_argument("--pg-cpu", default="1", choices=("all", "0", "1"),
+                        help="CPUs for PostgreSQL: '1' (default: with wrk, so the app server "
+                        "has CPU 0 to itself), 'all' (unpinned) or '0' (with the app server)")
     parser.add_argument("--check", action="store_true",
                         help="start every peer and validate its answers; no wrk")
     parser.add_argument("--output", type=Path, help="append the markdown report to this file")
@@ -189,9 +190,18 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
+@dataclass(frozen=True)
+class Database:
+    """The running PostgreSQL: its libpq URL, version and postmaster's pid."""
+
+    url: str
+    version: str
+    pid: int
+
+
 @contextmanager
-def postgres(pg_cpu: str) -> Iterator[tuple[str, str]]:
-    """A throwaway PostgreSQL with the TechEmpower tables; yields (libpq URL, version)."""
+def postgres(pg_cpu: str) -> Iterator[Database]:
+    """A throwaway PostgreSQL with the TechEmpower tables."""
     import psycopg
 
     from heron.testing.servers import PostgresServer
@@ -202,9 +212,10 @@ def postgres(pg_cpu: str) -> Iterator[tuple[str, str]]:
         with psycopg.connect(url, autocommit=True) as conn:
             seed(conn)
             version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        if pg_cpu != "all" and server.pid is not None:
+        assert server.pid is not None
+        if pg_cpu != "all":
             pin_tree(server.pid, {int(pg_cpu)})
-        yield url, version
+        yield Database(url, version, server.pid)
 
 
 def seed(conn: Any) -> None:
@@ -240,6 +251,40 @@ def pin_tree(pid: int, cpus: set[int]) -> None:
             os.sched_setaffinity(p, cpus)
         except OSError:
             pass
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()  # fields from 3 (state) on
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of ``root`` and all its live descendants, plus what its
+    reaped children used (so PostgreSQL backends that have exited still count)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = int(fields[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    ticks = 0
+    for pid in tree:
+        fields = _stat(pid)
+        if fields is None:
+            continue
+        # utime, stime, cutime, cstime are fields 14-17 (indices 11-14 here)
+        ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return ticks / _TICK
 
 
 def row_values(url: str, ids: Sequence[int]) -> dict[int, int]:
@@ -339,7 +384,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(peer: Peer, db_url: str, pool: int, pinning: Pinning) -> Iterator[int]:
+def running_server(peer: Peer, db_url: str, pool: int,
+                   pinning: Pinning) -> Iterator[tuple[int, int]]:
     port = free_port()
     env = {**os.environ, "BENCH_DB_URL": db_url, "BENCH_DB_POOL": str(pool),
            "PYTHONPATH": str(PEERS_DIR)}
@@ -351,7 +397,7 @@ def running_server(peer: Peer, db_url: str, pool: int, pinning: Pinning) -> Iter
         )
         try:
             wait_ready(proc, port, log_file)
-            yield port
+            yield port, proc.pid
         finally:
             stop(proc)
             output = tail(log_file).strip()
@@ -391,8 +437,9 @@ def check_world(path: str, value: Any) -> tuple[int, int]:
 
 def check_world_list(path: str, value: Any, count: int) -> list[tuple[int, int]]:
     if not isinstance(value, list) or len(value) != count:
+        size = len(value) if isinstance(value, list) else "?"
         raise RuntimeError(f"{path}: expected a list of {count} worlds, got "
-                           f"{type(value).__name__} of {len(value) if isinstance(value, list) else '?'}")
+                           f"{type(value).__name__} of {size}")
     return [check_world(path, item) for item in value]
 
 
@@ -457,6 +504,15 @@ class WrkResult:
     requests_per_sec: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    #: CPU seconds the app server (all its processes and threads) and PostgreSQL
+    #: (postmaster + backends) used during the run.
+    server_cpu_s: float = 0.0
+    db_cpu_s: float = 0.0
+
+    def cpu_us_per_request(self, which: str) -> float | None:
+        used = self.server_cpu_s if which == "server" else self.db_cpu_s
+        return used / self.requests * 1e6 if self.requests else None
 
 
 _UNIT_TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -464,6 +520,7 @@ _RPS_RE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 _P99_RE = re.compile(r"^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
 _SOCKET_RE = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 _NON_2XX_RE = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_REQUESTS_RE = re.compile(r"^\s*(\d+) requests in ", re.MULTILINE)
 
 
 def parse_wrk(output: str) -> WrkResult:
@@ -475,7 +532,9 @@ def parse_wrk(output: str) -> WrkResult:
     non_2xx = _NON_2XX_RE.search(output)
     errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     errors += int(non_2xx.group(1)) if non_2xx else 0
-    return WrkResult(float(rps.group(1)), float(p99.group(1)) * _UNIT_TO_MS[p99.group(2)], errors)
+    requests = _REQUESTS_RE.search(output)
+    return WrkResult(float(rps.group(1)), float(p99.group(1)) * _UNIT_TO_MS[p99.group(2)], errors,
+                     int(requests.group(1)) if requests else 0)
 
 
 def wrk_command(opts: Options, seconds: int, url: str) -> list[str]:
@@ -484,12 +543,18 @@ def wrk_command(opts: Options, seconds: int, url: str) -> list[str]:
             "--timeout", "10s", "--latency", url]
 
 
-def run_wrk(opts: Options, pinning: Pinning, seconds: int, port: int, path: str) -> WrkResult:
+def run_wrk(opts: Options, pinning: Pinning, seconds: int, port: int, path: str,
+            server_pid: int | None = None, db_pid: int | None = None) -> WrkResult:
+    """Run wrk; with pids, also measure the CPU time the server and PostgreSQL used."""
     command = [*pinning.wrk, *wrk_command(opts, seconds, f"http://{HOST}:{port}{path}")]
+    before = [tree_cpu_seconds(p) if p else 0.0 for p in (server_pid, db_pid)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    after = [tree_cpu_seconds(p) if p else 0.0 for p in (server_pid, db_pid)]
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stderr}")
-    return parse_wrk(completed.stdout)
+    result = parse_wrk(completed.stdout)
+    return dataclasses.replace(result, server_cpu_s=after[0] - before[0],
+                               db_cpu_s=after[1] - before[1])
 
 
 # --------------------------------------------------------------------------- running
@@ -503,11 +568,12 @@ class Run:
     failures: dict[str, str] = field(default_factory=dict)
 
 
-def bench_peer(peer: Peer, opts: Options, pinning: Pinning, db_url: str) -> dict[str, WrkResult]:
-    vacuum(db_url)
+def bench_peer(peer: Peer, opts: Options, pinning: Pinning,
+               database: Database) -> dict[str, WrkResult]:
+    vacuum(database.url)
     measured: dict[str, WrkResult] = {}
-    with running_server(peer, db_url, opts.pool, pinning) as port:
-        validate(port, opts.endpoints, opts.queries, db_url)
+    with running_server(peer, database.url, opts.pool, pinning) as (port, server_pid):
+        validate(port, opts.endpoints, opts.queries, database.url)
         if opts.check_only:
             log(f"  {peer.name:<11} answers correctly: {', '.join(opts.endpoints)}")
             return measured
@@ -515,11 +581,13 @@ def bench_peer(peer: Peer, opts: Options, pinning: Pinning, db_url: str) -> dict
             path = endpoint_path(endpoint, opts.queries)
             if opts.warmup:
                 run_wrk(opts, pinning, opts.warmup, port, path)
-            result = run_wrk(opts, pinning, opts.duration, port, path)
+            result = run_wrk(opts, pinning, opts.duration, port, path, server_pid, database.pid)
             measured[endpoint] = result
             errors = f", {result.errors} errors" if result.errors else ""
             log(f"  {peer.name:<11} {endpoint:<9} {result.requests_per_sec:>9.0f} req/s  "
-                f"p99 {result.p99_ms:.2f} ms{errors}")
+                f"p99 {result.p99_ms:.2f} ms  server CPU "
+                f"{result.cpu_us_per_request('server') or 0:.0f} us/req  PostgreSQL CPU "
+                f"{result.cpu_us_per_request('db') or 0:.0f} us/req{errors}")
     return measured
 
 
@@ -528,7 +596,7 @@ def rotated(items: Sequence[str], shift: int) -> list[str]:
     return [*items[shift:], *items[:shift]]
 
 
-def run_all(opts: Options, pinning: Pinning, db_url: str) -> Run:
+def run_all(opts: Options, pinning: Pinning, database: Database) -> Run:
     run = Run()
     for round_no in range(1 if opts.check_only else opts.rounds):
         log(f"round {round_no + 1}/{opts.rounds}")
@@ -536,7 +604,7 @@ def run_all(opts: Options, pinning: Pinning, db_url: str) -> Run:
             if name in run.failures:
                 continue
             try:
-                measured = bench_peer(PEERS[name], opts, pinning, db_url)
+                measured = bench_peer(PEERS[name], opts, pinning, database)
             except RuntimeError as exc:
                 run.failures[name] = str(exc).strip()
                 log(f"  {name}: FAILED: {run.failures[name]}")
@@ -565,6 +633,12 @@ def ratio_value(runs: list[WrkResult] | None, reference: list[WrkResult] | None)
 
 def fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
+
+
+def median_cpu(runs: list[WrkResult], which: str) -> str:
+    """Median CPU µs per request over the rounds (of the app server or of PostgreSQL)."""
+    values = [v for r in runs if (v := r.cpu_us_per_request(which)) is not None]
+    return f"{statistics.median(values):,.0f}" if values else "n/a"
 
 
 def spread(runs: list[WrkResult]) -> str:
@@ -608,6 +682,10 @@ def render(opts: Options, pinning: Pinning, run: Run, pg_version: str,
         "- 'vs raw' = req/s relative to the raw psycopg ASGI app in this run, 'heron / this' = "
         "heron (async)'s req/s divided by this row's: both medians of per-round ratios; "
         "'spread' = (max - min) / median req/s over the rounds",
+        "- 'server CPU µs/req' = CPU time (user + system) of the app server's processes during "
+        "the measured wrk run divided by the requests wrk completed; 'PostgreSQL CPU µs/req' "
+        "the same for the postmaster and its backends. Medians over the rounds. They are less "
+        "noisy than req/s on a shared machine (time stolen by other work is not counted)",
         f"- versions: {package_versions()}",
         "",
     ]
@@ -616,8 +694,8 @@ def render(opts: Options, pinning: Pinning, run: Run, pg_version: str,
     else:
         lines += [
             "| endpoint | framework | server | req/s | spread | p99 (ms) | vs raw "
-            "| heron / this | errors |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|",
+            "| heron / this | server CPU µs/req | PostgreSQL CPU µs/req | errors |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for endpoint in opts.endpoints:
             base = run.results.get((BASELINE, endpoint))
@@ -633,6 +711,7 @@ def render(opts: Options, pinning: Pinning, run: Run, pg_version: str,
                     f"| {spread(runs)} | {statistics.median(r.p99_ms for r in runs):.2f} "
                     f"| {fmt_ratio(ratio_value(runs, base))} "
                     f"| {fmt_ratio(ratio_value(heron, runs))} "
+                    f"| {median_cpu(runs, 'server')} | {median_cpu(runs, 'db')} "
                     f"| {sum(r.errors for r in runs)} |"
                 )
     if run.failures:
@@ -661,9 +740,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     pinning = detect_pinning(opts.pin, opts.pg_cpu)
     log(f"CPU pinning: {pinning.description}")
-    with postgres(opts.pg_cpu) as (db_url, pg_version):
-        log(f"PostgreSQL {pg_version} at {db_url}")
-        run = run_all(opts, pinning, db_url)
+    with postgres(opts.pg_cpu) as database:
+        pg_version = database.version
+        log(f"PostgreSQL {pg_version} at {database.url}")
+        run = run_all(opts, pinning, database)
     report = render(opts, pinning, run, pg_version, argv)
     print(report)
     if opts.output is not None:

@@ -80,10 +80,14 @@ def fortunes() -> str:
 @app.get("/updates")
 def updates() -> list[dict[str, int]]:
     count = queries_param(request.args.get("queries"))
-    worlds = []
-    for ident in random.sample(range(1, WORLD_ROWS + 1), count):
-        world = db_session.get(World, ident)
+    # Read every World first, then change them: SQLAlchemy's autoflush would otherwise
+    # send each UPDATE on its own before the next SELECT; this way the commit flushes
+    # them together (one executemany, ordered by primary key).
+    worlds = [db_session.get(World, ident)
+              for ident in random.sample(range(1, WORLD_ROWS + 1), count)]
+    answer = []
+    for world in worlds:
         world.randomnumber = randint(1, WORLD_ROWS)
-        worlds.append({"id": world.id, "randomNumber": world.randomnumber})
-    db_session.commit()
-    return worlds
+        answer.append({"id": world.id, "randomNumber": world.randomnumber})
+    db_session.commit()  # built before: a sync session expires the objects on commit
+    return answer

@@ -11,8 +11,15 @@ import random
 from operator import attrgetter
 
 from _heron_models import Fortune, World
-from _tfb import ADDED_FORTUNE, ALLOWED_HOSTS, DB_URL, POOL_SIZE, SECRET_KEY, WORLD_ROWS, \
-    queries_param
+from _tfb import (
+    ADDED_FORTUNE,
+    ALLOWED_HOSTS,
+    DB_URL,
+    POOL_SIZE,
+    SECRET_KEY,
+    WORLD_ROWS,
+    queries_param,
+)
 from sqlalchemy import select
 
 from heron import App, HTMLResponse, Request, render
@@ -60,12 +67,14 @@ def fortunes(request: Request) -> HTMLResponse:
 def updates(request: Request) -> list[dict[str, int]]:
     count = queries_param(request.query_params.get("queries"))
     session = db.session
-    worlds = []
-    for ident in random.sample(range(1, WORLD_ROWS + 1), count):
-        world = session.get(World, ident)
+    # Read every World first, then change them: SQLAlchemy's autoflush would otherwise
+    # send each UPDATE on its own before the next SELECT; this way the commit flushes
+    # them together (one executemany, ordered by primary key).
+    worlds = [session.get(World, ident)
+              for ident in random.sample(range(1, WORLD_ROWS + 1), count)]
+    answer = []
+    for world in worlds:
         world.randomnumber = randint(1, WORLD_ROWS)
-        worlds.append({"id": world.id, "randomNumber": world.randomnumber})
-    # Built before the commit, which expires the objects (sync sessions): reading
-    # them afterwards would cost a SELECT each.
-    session.commit()  # one flush: the UPDATEs, ordered by primary key
-    return worlds
+        answer.append({"id": world.id, "randomNumber": world.randomnumber})
+    session.commit()  # built before: a sync session expires the objects on commit
+    return answer

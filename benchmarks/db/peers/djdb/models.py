@@ -1,4 +1,4 @@
-"""The TechEmpower tables as Django models (tables ``world`` and ``fortune``, made by the runner)."""
+"""The TechEmpower tables as Django models: ``world`` and ``fortune``, made by the runner."""
 
 from __future__ import annotations
 
