@@ -9,8 +9,9 @@ driver cost of a request, without the HTTP server.
 
 Two measures:
 
-- default: the process's CPU time per request (``time.process_time``), median of
-  ``--repeat`` repetitions. Moves by 30% or more on this shared VM.
+- default: the process's CPU time per request (``os.times()``, user + system, and
+  each part), median of ``--repeat`` repetitions. Moves by 30% or more on this
+  shared VM; the system part is the kernel's share of the round trips.
 - ``--instructions``: instructions per request, counted by valgrind's callgrind
   as the difference between a short and a long run (start-up, imports and
   warm-up cancel). Repeatable to about 1%; about a minute per row.
@@ -229,8 +230,8 @@ async def asgi_call(app: ASGIApp, template: Scope) -> int:
 
 
 async def asgi_measure(app: ASGIApp, path: str, requests: int, concurrency: int,
-                       repeat: int) -> list[float]:
-    """CPU µs per request for each repetition."""
+                       repeat: int) -> list[list[float]]:
+    """[CPU, user, system] µs per request for each repetition."""
     template = build_scope(path)
     per_task = max(1, requests // concurrency)
 
@@ -244,14 +245,14 @@ async def asgi_measure(app: ASGIApp, path: str, requests: int, concurrency: int,
     await asyncio.gather(*(worker(WARMUP_PER_TASK) for _ in range(concurrency)))
     out = []
     for _ in range(repeat):
-        cpu = time.process_time()
+        start = os.times()
         await asyncio.gather(*(worker(per_task) for _ in range(concurrency)))
-        out.append((time.process_time() - cpu) / (per_task * concurrency) * 1e6)
+        out.append(cpu_split(start, os.times(), per_task * concurrency))
     return out
 
 
 async def asgi_run(app: ASGIApp, path: str, requests: int, concurrency: int,
-                   repeat: int) -> list[float]:
+                   repeat: int) -> list[list[float]]:
     span = Lifespan(app)
     await span.startup()
     try:
@@ -296,7 +297,13 @@ def wsgi_call(app: Any, template: dict[str, Any]) -> int:
     return int(status[0][:3])
 
 
-def wsgi_measure(app: Any, path: str, requests: int, repeat: int) -> list[float]:
+def cpu_split(start: os.times_result, end: os.times_result, requests: int) -> list[float]:
+    """[user + system, user, system] CPU µs per request between two ``os.times()``."""
+    user, system = end.user - start.user, end.system - start.system
+    return [(user + system) / requests * 1e6, user / requests * 1e6, system / requests * 1e6]
+
+
+def wsgi_measure(app: Any, path: str, requests: int, repeat: int) -> list[list[float]]:
     template = build_environ(path)
 
     def many(count: int) -> None:
@@ -308,9 +315,9 @@ def wsgi_measure(app: Any, path: str, requests: int, repeat: int) -> list[float]
     many(WARMUP_PER_TASK)
     out = []
     for _ in range(repeat):
-        cpu = time.process_time()
+        start = os.times()
         many(requests)
-        out.append((time.process_time() - cpu) / requests * 1e6)
+        out.append(cpu_split(start, os.times(), requests))
     return out
 
 
@@ -406,10 +413,18 @@ def run_child(command: list[str], env: dict[str, str]) -> subprocess.CompletedPr
 
 def cpu_per_request(variant: str, path: str, args: argparse.Namespace,
                     env: dict[str, str]) -> float:
+    """Median CPU µs per request; the median user and system parts go to SPLITS."""
     queries = 1 if path in ("/db", "/fortunes") else args.queries
     requests = max(args.concurrency, args.requests // queries)
     completed = run_child(child_command(variant, path, requests, args, args.repeat, True), env)
-    return float(statistics.median(json.loads(completed.stdout)))
+    runs = json.loads(completed.stdout)
+    SPLITS[(variant, path)] = (statistics.median(r[1] for r in runs),
+                               statistics.median(r[2] for r in runs))
+    return float(statistics.median(r[0] for r in runs))
+
+
+#: (variant, path) -> (user µs, system µs) per request, CPU mode.
+SPLITS: dict[tuple[str, str], tuple[float, float]] = {}
 
 
 def instructions_per_request(variant: str, path: str, args: argparse.Namespace,
@@ -515,8 +530,10 @@ def main(argv: list[str] | None = None) -> int:
           + ("instructions counted by callgrind (long run minus short run)"
              if args.instructions else f"median of {args.repeat} repetitions of CPU time")
           + "\n")
-    print(f"| endpoint | variant | {unit} | vs heron | heron / this |")
-    print("|---|---|---:|---:|---:|")
+    split = not args.instructions
+    print(f"| endpoint | variant | {unit} | vs heron | heron / this |"
+          + (" user µs | system µs |" if split else ""))
+    print("|---|---|---:|---:|---:|" + ("---:|---:|" if split else ""))
     for endpoint, path in zip(endpoints, paths, strict=True):
         heron = results.get(("heron", path))
         for variant in variants:
@@ -525,7 +542,11 @@ def main(argv: list[str] | None = None) -> int:
             value = results[(variant, path)]
             versus = f"{value - heron:+,.0f}" if heron else "n/a"
             ratio = f"{value / heron:.2f}x" if heron else "n/a"
-            print(f"| {path} | {variant} | {value:,.0f} | {versus} | {ratio} |")
+            extra = ""
+            if split:
+                user, system = SPLITS[(variant, path)]
+                extra = f" {user:,.0f} | {system:,.0f} |"
+            print(f"| {path} | {variant} | {value:,.0f} | {versus} | {ratio} |{extra}")
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as out:
             json.dump({f"{v} {p}": n for (v, p), n in results.items()}, out, indent=2)

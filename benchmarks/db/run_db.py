@@ -684,8 +684,8 @@ def render(opts: Options, pinning: Pinning, run: Run, pg_version: str,
         "'spread' = (max - min) / median req/s over the rounds",
         "- 'server CPU µs/req' = CPU time (user + system) of the app server's processes during "
         "the measured wrk run divided by the requests wrk completed; 'PostgreSQL CPU µs/req' "
-        "the same for the postmaster and its backends. Medians over the rounds. They are less "
-        "noisy than req/s on a shared machine (time stolen by other work is not counted)",
+        "the same for the postmaster and its backends. Medians over the rounds. They leave "
+        "out the time a process waited for a CPU, but still move with the machine's load",
         f"- versions: {package_versions()}",
         "",
     ]
