@@ -360,6 +360,8 @@ class App(RouteDecorators):
 
     def _wrap_view(self, route: Route, call: Callable[[Any], Any]) -> Callable[[Request], Any]:
         befores = [build_hook(f) for r in route.routers for f in r.before_request_funcs]
+        # Guards a decorator put on the view (login_required...): after the routers' hooks.
+        befores += getattr(route.endpoint, "__heron_guards__", ())
         afters = [build_hook(f) for r in reversed(route.routers) for f in r.after_request_funcs]
         if not befores and not afters:
             return call  # _http coerces the value; no extra coroutine per request

@@ -150,6 +150,29 @@ class HTTPConnection:
         return self._session
 
     @property
+    def user(self) -> Any:
+        """The logged-in user, or ``heron.auth.AnonymousUser`` (needs ``heron.auth``).
+
+        Loaded on first use from the session or a bearer API token.  In async
+        code ``await request.auser()`` first (the auth guards do it for you).
+        """
+        user = self.scope.get("heron.user")
+        if user is None:
+            from heron.auth.login import get_user
+
+            user = get_user(self)
+        return user
+
+    async def auser(self) -> Any:
+        """``request.user`` for async code: loads it without blocking the loop."""
+        user = self.scope.get("heron.user")
+        if user is None:
+            from heron.auth.login import aget_user
+
+            user = await aget_user(self)
+        return user
+
+    @property
     def is_secure(self) -> bool:
         return self.scope.get("scheme") in ("https", "wss")
 

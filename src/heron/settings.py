@@ -190,6 +190,29 @@ class Settings:
     #: Fewest characters the ``minimum_length`` validator accepts.
     password_min_length: int = 10
 
+    # -- authentication (heron.auth; docs/auth.md) ---------------------------
+    #: The user model, ``package.module:Class``: heron's own, or a subclass of
+    #: ``heron.auth.AbstractUser`` (extra fields, email as the login name).
+    auth_user_model: str = "heron.auth.user:User"
+    #: Where ``login_required`` sends a browser: a route name or a path.
+    login_url: str = "auth:login"
+    #: Where a login goes when the form has no (safe) ``next``: a route name or a path.
+    login_redirect_url: str = "/"
+    #: Where a logout goes: a route name or a path.
+    logout_redirect_url: str = "/"
+    #: Serve the sign-up page (``/auth/signup``), open to anyone.
+    auth_signup: bool = False
+    #: Seconds a password-reset link works (it also stops once used).
+    password_reset_timeout: int = 3600
+    #: Failed logins allowed per username within ``login_throttle_window`` (429 after).
+    login_throttle_limit: int = 5
+    #: Failed logins allowed per client address within the window.
+    login_throttle_ip_limit: int = 20
+    #: Seconds the failure counts last.
+    login_throttle_window: int = 900
+    #: Seconds a new API token works unless its creator says otherwise; 0: no expiry.
+    api_token_lifetime: int = 90 * 24 * 3600
+
     if TYPE_CHECKING:  # set in __new__; not dataclass fields
         _explicit: frozenset[str]
         _types: dict[str, Any]

@@ -1,7 +1,103 @@
-"""heron.auth: users, logins and permissions -- being built.
+"""heron.auth: users, groups, permissions, logins, password reset and API tokens.
 
-So far it has password hashing (:mod:`heron.auth.hashing`), password
-validators (:mod:`heron.auth.validators`; both in docs/passwords.md) and the
-failure throttle logins will use (:mod:`heron.auth.throttle`).  Import them from
-those modules: this package exports nothing yet.
+A component: ``App(components=["heron.auth"])`` adds the user tables (migrations
+ship with heron), ``request.user``, and the pages under ``/auth/`` (login,
+logout, password change and reset, optional sign-up).  See docs/auth.md.
+
+    from heron.auth import login_required
+
+    @app.get("/account")
+    @login_required
+    def account(request):
+        return f"Hello {request.user.username}"
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from heron.auth.guards import login_required, permission_required, safe_next, staff_required
+from heron.auth.login import (
+    AnonymousUser,
+    alogin,
+    login,
+    logout,
+    update_session_auth_hash,
+)
+from heron.auth.models import (
+    AbstractBaseUser,
+    AbstractUser,
+    Group,
+    Permission,
+    PermissionsMixin,
+)
+from heron.auth.throttle import Throttled
+from heron.auth.tokens import new_token, revoke
+from heron.auth.users import (
+    aauthenticate,
+    acreate_user,
+    authenticate,
+    create_user,
+    get_user_model,
+)
+
+if TYPE_CHECKING:
+    from heron.app import App
+    from heron.db.migrations import Owner
+
+__all__ = [
+    "AbstractBaseUser",
+    "AbstractUser",
+    "AnonymousUser",
+    "Group",
+    "Permission",
+    "PermissionsMixin",
+    "Throttled",
+    "aauthenticate",
+    "acreate_user",
+    "alogin",
+    "authenticate",
+    "create_user",
+    "get_user_model",
+    "login",
+    "login_required",
+    "logout",
+    "new_token",
+    "permission_required",
+    "revoke",
+    "safe_next",
+    "staff_required",
+    "update_session_auth_hash",
+]
+
+component_name = "auth"
+DEFAULT_USER_MODEL = "heron.auth.user:User"
+HERE = Path(__file__).parent
+
+
+def setup(app: App) -> None:
+    """Called when the component is added: marks the app as using heron.auth."""
+    app.extensions["heron.auth"] = True
+
+
+def migration_branches(app: App) -> list[Owner]:
+    """The user model's tables: heron's shipped ``auth_user`` branch when the
+    default model is used; else they go with the project's model (nothing here)."""
+    from heron.db.migrations import Owner
+
+    model = get_user_model(app)  # imports it, so that its tables are known
+    if app.settings.auth_user_model != DEFAULT_USER_MODEL:
+        return []
+    return [Owner("auth_user", model.__module__, HERE / "user_migrations", shipped=True)]
+
+
+def post_migrate(app: App) -> None:
+    """After ``heron db migrate``: the permission rows of every model."""
+    from heron.auth.permissions import sync_permissions
+    from heron.db import db
+
+    with db.context(app):
+        sync_permissions(app, db.session)
+        db.session.commit()
+

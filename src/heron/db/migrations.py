@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["MigrationError", "Migrations", "Owner"]
 
 HERE = Path(__file__).parent
+
+# SQLite cannot reflect an index on an expression (heron.auth's lower(username)),
+# so autogenerate leaves such indexes out of its comparison, and says so each time.
+warnings.filterwarnings("ignore", message=r".*expression-based index")
 BUILTIN = HERE / "builtin_migrations"
 
 
@@ -66,8 +71,14 @@ class Migrations:
         owners = [Owner("heron", "heron", BUILTIN, shipped=True)]
         for component in self.app.components.values():
             folder = Path(component.module.__file__ or ".").parent
-            owners.append(Owner(component.name, component.module.__name__,
-                                folder / "migrations"))
+            module = component.module.__name__
+            # heron's own components (heron.auth) ship their migrations.
+            owners.append(Owner(component.name, module, folder / "migrations",
+                                shipped=module.startswith("heron.")))
+            # More branches a component chooses at run time (heron.auth: the user model's).
+            branches = getattr(component.module, "migration_branches", None)
+            if branches is not None:
+                owners.extend(branches(self.app))
         owners.append(Owner("app", None, self.app.root / "migrations"))
         return owners
 
@@ -90,6 +101,10 @@ class Migrations:
             if prefix and module and (module == prefix or module.startswith(prefix + "."))\
                     and len(prefix) > length:
                 best, length = owner, len(prefix)
+        if best.label == "app" and module and module.startswith("heron."):
+            # A heron model this app does not use (the default user model when the
+            # project has its own): never migrated with the app's tables.
+            return _UNUSED
         return best
 
     def tables_of(self, owner: Owner) -> list[Table]:
@@ -116,6 +131,8 @@ class Migrations:
                 return False
             if self._bind_key(model_table):
                 return False  # lives in another database
+            if self.owner_of(model_table) is _UNUSED:
+                return False
             return owner is None or self.owner_of(model_table) is owner
 
         return include_object
@@ -329,10 +346,16 @@ class Migrations:
         return heads
 
     def migrate(self, target: str = "heads") -> None:
-        """Upgrade the database to ``target`` (every branch's head by default)."""
+        """Upgrade the database to ``target`` (every branch's head by default),
+        then run the components' ``post_migrate(app)`` hooks (heron.auth makes
+        the permission rows there)."""
         with self.connect() as connection:
             self._forget_implied_versions(connection)
             command.upgrade(self.config(connection=connection), target)
+        for component in self.app.components.values():
+            hook = getattr(component.module, "post_migrate", None)
+            if hook is not None:
+                hook(self.app)
 
     def downgrade(self, target: str) -> None:
         """Downgrade to ``target``: a revision id, ``label@-1``, or ``base``."""
@@ -401,6 +424,9 @@ class Migrations:
             reflected.reflect(connection)
             reflected.drop_all(connection)
         self.migrate()
+
+
+_UNUSED = Owner("unused", None, Path(), shipped=True)
 
 
 @contextmanager

@@ -1,0 +1,276 @@
+"""Who is making the request: ``request.user``, logging in and out.
+
+The user is found on first use, from an ``Authorization: Bearer`` API token or
+else from the session, and kept in the request's scope.  Sync views load it
+with ``db.session`` (their thread may block), async code with
+``await request.auser()``; the guards (``login_required``...) load it before
+the view runs, so ``request.user`` is then ready in both.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from heron.auth.models import utcnow
+from heron.auth.users import get_user_model
+
+if TYPE_CHECKING:
+    from heron.auth.models import AbstractBaseUser
+    from heron.requests import HTTPConnection
+
+__all__ = [
+    "ANONYMOUS",
+    "AnonymousUser",
+    "aget_user",
+    "alogin",
+    "get_user",
+    "login",
+    "logout",
+    "update_session_auth_hash",
+]
+
+USER_KEY = "_auth_user_id"
+HASH_KEY = "_auth_user_hash"
+SCOPE_KEY = "heron.user"
+
+
+class AnonymousUser:
+    """``request.user`` when nobody is logged in: no permissions, not staff."""
+
+    id = None
+    pk = None
+    username = ""
+    is_active = False
+    is_staff = False
+    is_superuser = False
+    is_authenticated = False
+    is_anonymous = True
+
+    def get_username(self) -> str:
+        return ""
+
+    def get_all_permissions(self) -> set[str]:
+        return set()
+
+    async def aget_all_permissions(self) -> set[str]:
+        return set()
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+    async def ahas_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+    def has_perms(self, perms: Any, obj: Any = None) -> bool:
+        return False
+
+    async def ahas_perms(self, perms: Any, obj: Any = None) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return "AnonymousUser"
+
+    def __repr__(self) -> str:
+        return "<AnonymousUser>"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ANONYMOUS = AnonymousUser()
+
+User = Any  # a user model instance or ANONYMOUS
+
+
+def _require_auth(conn: HTTPConnection) -> None:
+    if "heron.auth" not in conn.app.extensions:
+        raise RuntimeError("request.user needs the heron.auth component: "
+                           "App(components=['heron.auth', ...])")
+
+
+def _claim(conn: HTTPConnection) -> tuple[Any, Any] | None:
+    """The user id and password-hash fingerprint the session holds, if any."""
+    if conn.app.settings.session_cookie_name not in conn.cookies \
+            and conn.scope.get("heron.session") is None:
+        return None  # no session: nothing to read (and no session to open)
+    session = conn.session
+    user_id = session.get(USER_KEY)
+    if user_id is None:
+        return None
+    return user_id, session.get(HASH_KEY)
+
+
+def _accept(conn: HTTPConnection, user: AbstractBaseUser | None, claimed: Any) -> User:
+    """The session's user if it still matches: active, and the same password."""
+    if user is not None and user.is_active and isinstance(claimed, str):
+        from heron.signing import secret_keys
+
+        keys = secret_keys(conn.app)[::-1]  # the current key first
+        for index, key in enumerate(keys):
+            if hmac.compare_digest(user.session_auth_hash(key), claimed):
+                if index:  # signed with an old key: move the session to the current one
+                    conn.session[HASH_KEY] = user.session_auth_hash(keys[0])
+                return user
+    # A deleted or deactivated user, or a password changed elsewhere: end the session.
+    conn.session.flush()
+    return ANONYMOUS
+
+
+def _fingerprint(conn: HTTPConnection, user: AbstractBaseUser) -> str:
+    from heron.signing import secret_keys
+
+    return user.session_auth_hash(secret_keys(conn.app)[-1])
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    value = conn.headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def get_user(conn: HTTPConnection) -> User:
+    """``request.user`` in sync code: loads the user with ``db.session`` once.
+
+    Raises:
+        RuntimeError: on the event loop (async code): ``await request.auser()``.
+        HTTPException: 401 for a bearer token that is unknown, revoked or expired.
+    """
+    user = conn.scope.get(SCOPE_KEY)
+    if user is not None:
+        return user
+    _require_auth(conn)
+    from heron.concurrency import _on_loop_thread
+
+    if _on_loop_thread():
+        raise RuntimeError(
+            "request.user is not loaded yet, and this is async code where loading "
+            "would block the event loop: `await request.auser()` first (login_required "
+            "and the other guards do it), or make the view a plain `def`."
+        )
+    from heron.db import db
+
+    token = _bearer(conn)
+    if token is not None:
+        from heron.auth.tokens import token_query, token_user
+
+        found = db.session.execute(token_query(conn.app, token)).scalar_one_or_none()
+        user = token_user(found)
+    else:
+        claim = _claim(conn)
+        user = ANONYMOUS
+        if claim is not None:
+            model = get_user_model(conn.app)
+            user = _accept(conn, _get(db.session.get, model, claim[0]), claim[1])
+    conn.scope[SCOPE_KEY] = user
+    return user
+
+
+async def aget_user(conn: HTTPConnection) -> User:
+    """``await request.auser()``: :func:`get_user` for async code (``db.async_session``)."""
+    user = conn.scope.get(SCOPE_KEY)
+    if user is not None:
+        return user
+    _require_auth(conn)
+    from heron.db import db
+
+    token = _bearer(conn)
+    if token is not None:
+        from heron.auth.tokens import token_query, token_user
+
+        result = await db.async_session.execute(token_query(conn.app, token))
+        user = token_user(result.scalar_one_or_none())
+    else:
+        if conn.scope.get("heron.session") is None and \
+                conn.app.settings.session_cookie_name in conn.cookies:
+            await conn.load_session()
+        claim = _claim(conn)
+        user = ANONYMOUS
+        if claim is not None:
+            model = get_user_model(conn.app)
+            found = await _aget(db.async_session.get, model, claim[0])
+            user = _accept(conn, found, claim[1])
+    conn.scope[SCOPE_KEY] = user
+    return user
+
+
+def _get(get: Any, model: Any, ident: Any) -> Any:
+    try:
+        return get(model, int(ident))
+    except (TypeError, ValueError):
+        return None
+
+
+async def _aget(get: Any, model: Any, ident: Any) -> Any:
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        return None
+    return await get(model, ident)
+
+
+# -- logging in and out ---------------------------------------------------------
+
+
+def _start(conn: HTTPConnection, user: AbstractBaseUser) -> Any:
+    """The session part of a login; returns the ``last_login`` UPDATE to run."""
+    if not user.is_active:
+        raise ValueError("An inactive user cannot log in.")
+    session = conn.session
+    if session.get(USER_KEY) not in (None, str(user.id)):  # type: ignore[attr-defined]
+        session.flush()  # another user's data must not carry over
+    session.cycle_key()  # a new session key: no session fixation
+    session[USER_KEY] = str(user.id)  # type: ignore[attr-defined]
+    session[HASH_KEY] = _fingerprint(conn, user)
+    now = utcnow()
+    set_committed_value(user, "last_login", now)
+    conn.scope[SCOPE_KEY] = user
+    model = type(user)
+    return update(model).where(model.id == user.id).values(last_login=now)  # type: ignore[attr-defined]
+
+
+def login(conn: HTTPConnection, user: AbstractBaseUser) -> None:
+    """Log ``user`` in for this session (sync views).
+
+    The session gets a new key (so a key planted before the login is useless),
+    and ``last_login`` is stored and committed with the user's database session.
+    """
+    from sqlalchemy.orm import object_session
+
+    from heron.db import db
+
+    statement = _start(conn, user)
+    session = object_session(user) or db.session
+    session.execute(statement)
+    session.commit()
+
+
+async def alogin(conn: HTTPConnection, user: AbstractBaseUser) -> None:
+    """:func:`login` for async views."""
+    from sqlalchemy.ext.asyncio import async_object_session
+
+    from heron.db import db
+
+    statement = _start(conn, user)
+    session = async_object_session(user) or db.async_session
+    await session.execute(statement)
+    await session.commit()
+
+
+def logout(conn: HTTPConnection) -> None:
+    """End the session: its data and key are dropped, the user is anonymous."""
+    conn.session.flush()
+    conn.scope[SCOPE_KEY] = ANONYMOUS
+
+
+def update_session_auth_hash(conn: HTTPConnection, user: AbstractBaseUser) -> None:
+    """After ``user`` changed their own password: keep *this* session logged in
+    (with a new key); their other sessions have ended."""
+    session = conn.session
+    session.cycle_key()
+    session[HASH_KEY] = _fingerprint(conn, user)
