@@ -42,6 +42,7 @@ class _MultipartCollector:
         self._name = ""
         self._field: bytearray | None = None
         self._upload: UploadFile | None = None
+        self._upload_bytes = 0
         self.pending: list[tuple[UploadFile, bytes]] = []
 
     def callbacks(self) -> dict[str, Any]:
@@ -83,6 +84,7 @@ class _MultipartCollector:
             if self.files > self.settings.max_form_files:
                 raise HTTPException(413, f"Too many files (the limit is "
                                          f"{self.settings.max_form_files}).")
+            self._upload_bytes = 0
             self._upload = UploadFile(
                 _safe_filename(options["filename"]),
                 headers.get("content-type", "application/octet-stream"),
@@ -96,6 +98,10 @@ class _MultipartCollector:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._upload is not None:
+            self._upload_bytes += end - start
+            limit = self.settings.max_upload_size
+            if limit is not None and self._upload_bytes > limit:
+                raise HTTPException(413, f"An uploaded file is larger than {limit} bytes.")
             self.pending.append((self._upload, data[start:end]))
         elif self._field is not None:
             self._field += data[start:end]

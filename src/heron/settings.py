@@ -171,6 +171,18 @@ class Settings:
     mail_file_dir: str = "instance/mail"
     default_from_email: str = "webmaster@localhost"
 
+    # -- forms and uploads (docs/forms.md) ---------------------------------
+    #: Largest single uploaded file, in bytes; a bigger one is refused with 413 while it
+    #: streams in.  ``None``: only ``max_body_size`` limits it.
+    max_upload_size: int | None = None
+    #: Folder (relative to the app's root) where the default storage keeps uploaded files.
+    media_dir: str = "media"
+    #: URL prefix under which stored uploads are served (``storage.url(name)``).
+    media_url: str = "/media"
+    #: Where uploads are stored: ``filesystem`` (``media_dir``) or ``package.module:Class``
+    #: of your own :class:`heron.storage.Storage`.
+    storage_backend: str = "filesystem"
+
     # -- templates (docs/templates.md) -------------------------------------
     #: Re-read changed templates; ``None`` follows ``debug``.
     template_auto_reload: bool | None = None

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["Markup", "TemplateNotFound", "Templates", "render", "render_async"]
 
 AUTOESCAPE_EXTENSIONS = ("html", "htm", "xml", "jinja")
+#: heron's own templates (form widgets, under ``heron/``), searched after the app's
+#: and the components' folders, so that a project overrides any of them by name.
+BUILTIN_FOLDERS = (Path(__file__).parent / "forms" / "templates",)
 
 
 class TemplateNotFound(jinja2.TemplateNotFound):
@@ -155,8 +158,9 @@ class _Loader(jinja2.FileSystemLoader):
         super().__init__([])
         self._templates = templates
 
-    def _refresh(self) -> None:
-        self.searchpath = [str(f) for f in self._templates.folders]
+    def _refresh(self, builtin: bool = True) -> None:
+        folders = [*self._templates.folders, *(BUILTIN_FOLDERS if builtin else ())]
+        self.searchpath = [str(f) for f in folders]
 
     def get_source(self, environment: jinja2.Environment,
                    template: str) -> tuple[str, str, Callable[[], bool]]:
@@ -164,7 +168,8 @@ class _Loader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
     def list_templates(self) -> list[str]:
-        self._refresh()
+        """The project's templates (heron's built-in ones are found, not listed)."""
+        self._refresh(builtin=False)
         return super().list_templates()
 
 

@@ -1,0 +1,1 @@
+"""A call for talks: heron's forms example (see app.py)."""
