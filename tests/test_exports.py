@@ -63,11 +63,47 @@ HEAVY = [
     "itsdangerous",
     "redis",
     "heron.templating",
+    "heron.auth",
+    "heron.forms",
+    "heron.storage",
+]
+
+AUTH_EXPECTED = [
+    "AbstractBaseUser",
+    "AbstractUser",
+    "AnonymousUser",
+    "Group",
+    "Permission",
+    "PermissionsMixin",
+    "Throttled",
+    "aauthenticate",
+    "acreate_user",
+    "alogin",
+    "authenticate",
+    "create_user",
+    "get_user_model",
+    "login",
+    "login_required",
+    "logout",
+    "new_token",
+    "permission_required",
+    "revoke",
+    "safe_next",
+    "staff_required",
+    "update_session_auth_hash",
 ]
 
 
 def test_all_is_exactly_the_curated_list() -> None:
     assert heron.__all__ == EXPECTED
+
+
+def test_auth_exports_are_the_curated_list() -> None:
+    import heron.auth
+
+    assert heron.auth.__all__ == AUTH_EXPECTED
+    for name in AUTH_EXPECTED:
+        assert getattr(heron.auth, name).__module__.startswith("heron.auth."), name
 
 
 def test_every_exported_name_exists_and_belongs_to_heron() -> None:

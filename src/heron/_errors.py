@@ -19,11 +19,12 @@ color:#222}}h1{{font-size:1.6rem}}p.ref{{color:#666;font-size:.9rem}}</style></h
 
 
 def wants_json(conn: HTTPConnection) -> bool:
-    """True when the client prefers JSON: it accepts JSON but not HTML, or sent JSON."""
+    """True when the client prefers JSON: it accepts JSON but not HTML, sent JSON, or
+    sent an ``Authorization`` header (an API client) without asking for HTML."""
     accept = conn.headers.get("accept", "")
     if "text/html" in accept:
         return False
-    if "json" in accept:
+    if "json" in accept or "authorization" in conn.headers:
         return True
     content_type = conn.headers.get("content-type", "")
     return "json" in content_type

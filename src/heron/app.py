@@ -514,6 +514,8 @@ class App(RouteDecorators):
                     await self._preload_session(request)
                 response = await self._unmatched(request, result, routers)
         except ClientDisconnect:
+            if request is not None and request._form is not None:
+                await request.close()  # the uploads' temporary files
             return
         except _HTTPSRedirect:
             response = self._https_redirect(scope)

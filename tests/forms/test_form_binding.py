@@ -203,7 +203,8 @@ def test_a_file_over_the_fields_size_limit_is_a_field_error(client: TestClient) 
     [("notes.exe", "text/plain"),  # extension not allowed
      ("notes.txt", "application/x-msdownload"),  # type not allowed
      ("notes", "text/plain"),  # no extension
-     ("notes.txt.html", "text/html")],  # the last extension counts
+     ("notes.txt.html", "text/html"),  # the last extension counts
+     ("notes.md.html", "text/plain")],  # the declared type says text, the name says HTML
 )
 def test_a_file_of_a_type_not_allowed_is_a_field_error(client: TestClient, filename: str,
                                                        ctype: str) -> None:
@@ -220,6 +221,21 @@ def test_each_file_of_a_list_is_checked(client: TestClient) -> None:
     response = client.post("/upload", content=body, headers={"content-type": MULTIPART})
     assert response.json()["errors"] == {
         "photos": ["Files of this type are not allowed; use image/png, image/jpeg."]}
+
+
+def test_the_declared_type_must_agree_with_the_files_name(client: TestClient) -> None:
+    # The client declares the type; the stored file keeps its extension, which web servers
+    # go by: "x.html" sent as image/png must not pass an images-only field.
+    body = multipart(("title", "t"), ("document", ("a.txt", b"x", "text/plain")),
+                     ("photos", ("x.html", b"<script>alert(1)</script>", "image/png")))
+    response = client.post("/upload", content=body, headers={"content-type": MULTIPART})
+    assert response.json()["errors"] == {
+        "photos": ["Files of this type are not allowed; use image/png, image/jpeg."]}
+    body = multipart(("title", "t"), ("document", ("a.txt", b"x", "text/plain")),
+                     ("photos", ("photo", b"1", "image/png")),  # no extension: the type decides
+                     ("photos", ("b.JPG", b"2", "image/jpeg")))
+    response = client.post("/upload", content=body, headers={"content-type": MULTIPART})
+    assert [p["filename"] for p in response.json()["data"]["photos"]] == ["photo", "b.JPG"]
 
 
 def test_a_file_field_posted_urlencoded_says_to_upload_a_file(client: TestClient) -> None:

@@ -247,3 +247,26 @@ def test_many_values_of_a_list_field_keep_their_order_and_skip_blanks() -> None:
     assert form.data == {"tags": ["b", "a"], "numbers": [3, 1]}
     assert bind(Tags, tags=["x"], numbers=["1", "two"]).errors == {
         "numbers": ["Enter a whole number."]}
+
+
+def test_decimals_with_huge_exponents_are_refused() -> None:
+    # Short to send, but a billion digits written out: a database overflows (PostgreSQL)
+    # or stores Infinity (SQLite), and formatting the number exhausts memory.
+    class Amount(Form):
+        amount: Decimal
+
+    for hostile in ("1e999999999", "1E-999999999", "0e-5000", "-9.9E+101"):
+        assert bind(Amount, amount=hostile).errors == {
+            "amount": ["Enter a number with fewer digits."]}, hostile
+    assert bind(Amount, amount="1.5e3").data["amount"] == Decimal("1500")
+    assert bind(Amount, amount="1e-100").data["amount"] == Decimal("1e-100")
+
+
+def test_a_required_yes_no_choice_accepts_no() -> None:
+    # Only a lone checkbox must be ticked; "No" picked among choices is an answer.
+    class Survey(Form):
+        again: bool = field(choices=[(True, "Yes"), (False, "No")], widget="radio")
+
+    assert bind(Survey, again="false").data == {"again": False}
+    assert bind(Survey, again="true").data == {"again": True}
+    assert bind(Survey).errors == {"again": [REQUIRED]}

@@ -320,3 +320,22 @@ def test_an_unknown_widget_name_says_which_exist() -> None:
 
     with pytest.raises(LookupError, match="No widget is named 'fancy'; the built-in ones are"):
         str(Bad())
+
+
+def test_a_list_field_without_choices_draws_one_input_per_value() -> None:
+    # Not the Python list as one value, which a second submission would send as one item.
+    class Tags(Form):
+        tags: list[str] = field(default_factory=list)
+        ids: list[int] = field(default_factory=list, widget="hidden")
+
+    html = str(bind(Tags, tags=["a", SCRIPT], ids=["1", "x"]))
+    assert re.findall(r"<input[^>]*>", html) == [
+        '<input id="id_tags" name="tags" type="text" value="a">',
+        '<input name="tags" type="text" value="&lt;script&gt;alert(1)&lt;/script&gt;">',
+        '<input id="id_ids" name="ids" type="hidden" aria-invalid="true" '
+        'aria-describedby="id_ids-error" value="1">',
+        '<input name="ids" type="hidden" aria-invalid="true" '
+        'aria-describedby="id_ids-error" value="x">',
+    ]
+    assert '<input id="id_tags" name="tags" type="text">' in str(Tags())
+    assert 'value="2"' in str(Tags(initial={"tags": ["b"], "ids": [2]}))

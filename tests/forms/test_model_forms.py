@@ -13,6 +13,7 @@ from forms_helpers import bind
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Double,
     ForeignKey,
     Numeric,
     SmallInteger,
@@ -261,6 +262,27 @@ def test_mistakes_in_a_model_form_are_clear() -> None:
         Odd.field_specs()
 
 
+class MfReading(Model):
+    value: Mapped[float]  # Float: no Numeric subclass from SQLAlchemy 2.1 on
+    exact: Mapped[float | None] = mapped_column(Double)
+
+
+def test_float_columns_become_float_fields(db_session: Session) -> None:
+    class ReadingForm(ModelForm):
+        class Meta:
+            model = MfReading
+            fields = ["value", "exact"]
+
+    specs = ReadingForm.field_specs()
+    assert [(s.kind, s.required) for s in specs.values()] == [("float", True), ("float", False)]
+    form = bind(ReadingForm, value="2.5", exact="nan")
+    form.session = db_session
+    assert form.errors == {"exact": ["Enter a number."]}
+    form = bind(ReadingForm, value="2.5", exact="")
+    form.session = db_session
+    assert form.save().value == 2.5
+
+
 # -- async sessions, and in views -----------------------------------------------------
 
 
@@ -285,6 +307,11 @@ async def test_async_session_prepare_validate_and_save(app: App, db_clean: None)
         assert again.errors == {"slug": ["A post with this slug already exists."]}
         with pytest.raises(TypeError, match="needs an AsyncSession"):
             await again.asave(db.session)  # type: ignore[arg-type]
+
+        update = PostForm(again.raw, instance=post, session=session)
+        await update.aprepare()  # its own slug is no clash
+        assert update.is_valid(), update.errors
+        assert (await update.asave()).id == post.id
 
 
 def posts_app(app: App) -> App:

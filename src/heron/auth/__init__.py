@@ -94,10 +94,14 @@ def migration_branches(app: App) -> list[Owner]:
 
 def post_migrate(app: App) -> None:
     """After ``heron db migrate``: the permission rows of every model."""
+    from sqlalchemy import inspect
+
     from heron.auth.permissions import sync_permissions
     from heron.db import db
 
     with db.context(app):
+        if not inspect(db.session.connection()).has_table(Permission.__tablename__):
+            return  # migrated to a target before heron.auth's tables
         sync_permissions(app, db.session)
         db.session.commit()
 

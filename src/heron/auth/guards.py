@@ -50,18 +50,26 @@ def _wants_api(request: Request) -> bool:
 def login_url(conn: HTTPConnection, setting: str | None = None) -> str:
     """The ``login_url`` setting as a path (it may be a route name)."""
     target = setting or conn.app.settings.login_url
-    return target if "/" in target else conn.url_for(target)
+    if "/" in target:
+        return target
+    root: str = conn.scope.get("root_path", "")
+    return root + conn.app.url_path_for(target)
 
 
 def _to_login(request: Request) -> Response:
     if _wants_api(request):
         raise HTTPException(401, "Authentication is required.",
                             {"www-authenticate": 'Bearer realm="api"'})
-    wanted = request.scope.get("root_path", "") + request.path
+    # The path as the client sent it (percent-escapes such as %2F kept), with the
+    # mount prefix; decoded as heron's router does when the server gives no raw path.
+    raw = request.scope.get("raw_path")
+    wanted = raw.decode("latin-1") if raw else quote(request.path, safe="/")
     query = request.scope.get("query_string", b"")
     if query:
         wanted += "?" + query.decode("latin-1")
-    return RedirectResponse(f"{login_url(request)}?next={quote(wanted, safe='/')}", 302)
+    target = login_url(request)
+    joiner = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{joiner}next={quote(wanted, safe='/')}", 302)
 
 
 def _make_guard(check: Check, refuse_status: int, message: str) -> Guard:

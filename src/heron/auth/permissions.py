@@ -60,7 +60,6 @@ def _models(app: App) -> list[type[Any]]:
         if getattr(cls, "__bind_key__", None):
             continue  # lives in another database
         # heron's own tables (sessions), and a user model that is not the chosen one
-        # heron's own tables (sessions), and a user model that is not the chosen one
         if cls.__module__.startswith("heron.") and cls.__module__ != "heron.auth.models" \
                 and cls not in (chosen, chosen.token_model):
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from heron.__about__ import __version__
+from heron.cli.auth import changepassword_command, createsuperuser_command
 from heron.cli.db import db_group
 from heron.cli.inspect import check_command, routes_command
 from heron.cli.serve import run_command
@@ -32,3 +33,5 @@ main.add_command(routes_command)
 main.add_command(check_command)
 main.add_command(db_group)
 main.add_command(shell_command)
+main.add_command(createsuperuser_command)
+main.add_command(changepassword_command)

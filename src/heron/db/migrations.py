@@ -231,9 +231,9 @@ class Migrations:
             pending = self.pending(connection)
             shipped = self._shipped_revisions()
             if pending and set(pending) <= shipped:
-                # heron's own tables: apply them, as autogenerate compares
-                # against a database at every head.
-                command.upgrade(self.config(connection=connection), "heron@head")
+                # heron's own tables (and its components', heron.auth's): apply them,
+                # as autogenerate compares against a database at every head.
+                command.upgrade(self.config(connection=connection), "heads")
             elif pending:
                 raise MigrationError("The database has migrations that are not applied yet; "
                                      "run `heron db migrate` first, then makemigrations.")
@@ -272,6 +272,7 @@ class Migrations:
 
         def split(context: Any, revision: Any, directives: list[Any]) -> None:
             template = directives[0]
+            _add_expression_indexes(template, tables)
             parts = {}
             for label in by_label:
                 upgrade = [op for op in template.upgrade_ops.ops if owner_label(op) == label]
@@ -352,10 +353,7 @@ class Migrations:
         with self.connect() as connection:
             self._forget_implied_versions(connection)
             command.upgrade(self.config(connection=connection), target)
-        for component in self.app.components.values():
-            hook = getattr(component.module, "post_migrate", None)
-            if hook is not None:
-                hook(self.app)
+        post_migrate(self.app)
 
     def downgrade(self, target: str) -> None:
         """Downgrade to ``target``: a revision id, ``label@-1``, or ``base``."""
@@ -427,6 +425,48 @@ class Migrations:
 
 
 _UNUSED = Owner("unused", None, Path(), shipped=True)
+
+
+def post_migrate(app: App) -> None:
+    """Run the components' ``post_migrate(app)`` hooks: the rows migrating makes
+    (heron.auth's permissions).  Test fixtures run them again after emptying tables."""
+    for component in app.components.values():
+        hook = getattr(component.module, "post_migrate", None)
+        if hook is not None:
+            hook(app)
+
+
+def _add_expression_indexes(script: Any, tables: Any) -> None:
+    """Add the indexes on expressions of the tables a revision creates.
+
+    Autogenerate leaves them out on SQLite, which cannot reflect them (heron.auth's
+    unique index on ``lower(username)`` of a project's user model): without this
+    the revision would make them on no database.  They are added after the table
+    is created (and dropped before it is) unless the revision already has them.
+    """
+    from alembic.operations import ops
+    from sqlalchemy import Column
+
+    def walk(operations: list[Any]) -> Iterator[Any]:
+        for op in operations:
+            yield op
+            yield from walk(getattr(op, "ops", []))
+
+    upgrade, downgrade = script.upgrade_ops.ops, script.downgrade_ops.ops
+    present = {op.index_name for op in walk(upgrade) if isinstance(op, ops.CreateIndexOp)}
+    for created in [op for op in upgrade if isinstance(op, ops.CreateTableOp)]:
+        table = tables.get(created.table_name)
+        missing = [index for index in (table.indexes if table is not None else ())
+                   if index.name and index.name not in present
+                   and any(not isinstance(e, Column) for e in index.expressions)]
+        for index in sorted(missing, key=lambda i: str(i.name), reverse=True):
+            upgrade.insert(upgrade.index(created) + 1, ops.ModifyTableOps(
+                created.table_name, [ops.CreateIndexOp.from_index(index)]))
+            drop = next((op for op in downgrade if isinstance(op, ops.DropTableOp)
+                         and op.table_name == created.table_name), None)
+            downgrade.insert(downgrade.index(drop) if drop is not None else 0,
+                             ops.ModifyTableOps(created.table_name,
+                                                [ops.DropIndexOp.from_index(index)]))
 
 
 @contextmanager

@@ -98,8 +98,11 @@ def _python_type(column: Column[Any], where: str) -> tuple[Any, dict[str, Any]]:
                 options.update(ge=-limit - 1, le=limit)
                 break
         return int, options
+    # Float is no subclass of Numeric from SQLAlchemy 2.1 on, so it is checked first.
+    if isinstance(kind, sa_types.Float):
+        return float, options
     if isinstance(kind, sa_types.Numeric):
-        if isinstance(kind, sa_types.Float) or not kind.asdecimal:
+        if not kind.asdecimal:
             return float, options
         options.update(max_digits=kind.precision, decimal_places=kind.scale)
         return decimal.Decimal, options

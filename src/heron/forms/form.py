@@ -277,8 +277,9 @@ class Form:
         if choices is not None:
             value = to_choice(spec, choices, value)
         value = self._validate(spec, value)
-        if value is False and spec.kind == "bool" and spec.required:
-            raise FieldError("missing")  # a required checkbox must be ticked
+        if value is False and spec.kind == "bool" and spec.required and choices is None:
+            # A required checkbox must be ticked; "No" chosen among choices is an answer.
+            raise FieldError("missing")
         return value
 
     def _validate(self, spec: FieldSpec, value: Any) -> Any:

@@ -30,6 +30,7 @@ DEFAULT_MESSAGES: Mapping[str, str] = {
     "finite_number": "Enter a number.",
     "decimal_parsing": "Enter a number.",
     "decimal_type": "Enter a number.",
+    "decimal_parsing_size": "Enter a number with fewer digits.",
     "decimal_max_digits": "Ensure that there are no more than {max_digits} digits in total.",
     "decimal_max_places": "Ensure that there are no more than {decimal_places} decimal places.",
     "decimal_whole_digits": "Ensure that there are no more than {whole_digits} digits before "

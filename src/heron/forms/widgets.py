@@ -100,5 +100,9 @@ class Attrs(dict[str, Any]):
                 parts.append(Markup(' {}="{}"').format(name, value))
         return Markup("").join(parts)
 
+    def without(self, *names: str) -> Attrs:
+        """These attributes but ``names`` (``attrs.without("id")`` for a second input)."""
+        return Attrs({name: value for name, value in self.items() if name not in names})
+
     def __str__(self) -> str:
         return str(self.__html__())

@@ -1,0 +1,485 @@
+"""The pages of heron.auth, under ``/auth/`` (URL names in the ``auth:`` namespace).
+
+========================  ===============================  =================================
+URL                       name                             template
+========================  ===============================  =================================
+``/auth/login``           ``auth:login``                   ``auth/login.html``
+``/auth/logout`` (POST)   ``auth:logout``                  (redirects)
+``/auth/password/change`` ``auth:password_change``         ``auth/password_change.html``
+``.../change/done``       ``auth:password_change_done``    ``auth/password_change_done.html``
+``/auth/password/reset``  ``auth:password_reset``          ``auth/password_reset.html``
+``.../reset/done``        ``auth:password_reset_done``     ``auth/password_reset_done.html``
+``.../reset/{token}``     ``auth:password_reset_confirm``  ``auth/password_reset_confirm.html``
+``/auth/signup``          ``auth:signup``                  ``auth/signup.html``
+========================  ===============================  =================================
+
+A bad reset link shows ``auth/password_reset_invalid.html``.  Every page extends
+``auth/base.html`` (blocks ``title``, ``content``, ``stylesheets``, ``header``) and
+imports its form helpers from ``auth/_macros.html``; a project replaces any of them
+by writing a template of the same name in its own ``templates/`` folder (the
+stylesheet is the static file ``auth/auth.css``).  The reset mail is
+``auth/mail/password_reset`` (``.subject.txt``, ``.txt``, ``.html``).
+
+Answers: a form with invalid input comes back with 422 and the errors on its
+fields; a wrong login with 400 and one message that does not say which part was
+wrong; too many attempts with 429 and ``Retry-After``; a reset link that is
+bad, expired or used with 400.  Every successful POST redirects (303).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from heron.auth.guards import login_required, safe_next
+from heron.auth.login import alogin, logout
+from heron.auth.login import update_session_auth_hash as keep_session
+from heron.auth.reset import make_reset_token, read_reset_token, reset_token_matches
+from heron.auth.throttle import Throttle, Throttled
+from heron.auth.users import (
+    aauthenticate,
+    acreate_user,
+    find_user,
+    get_user_model,
+    normalize_username,
+    validate_username,
+)
+from heron.concurrency import run_in_threadpool
+from heron.exceptions import HTTPException
+from heron.flash import flash
+from heron.requests import HTTPConnection, Request
+from heron.responses import RedirectResponse, Response
+from heron.routing import Router
+from heron.templating import render_async
+
+if TYPE_CHECKING:
+    from heron.app import App
+    from heron.auth.models import AbstractBaseUser
+    from heron.datastructures import FormData
+
+__all__ = ["router"]
+
+logger = logging.getLogger("heron.auth")
+
+router = Router(prefix="/auth")
+
+#: Reset mails per address within ``login_throttle_window`` (it stops mail floods).
+RESET_MAILS_PER_ADDRESS = 3
+#: A wrong login, whatever was wrong (``{}``: the login field, "username").
+WRONG_LOGIN = "Please enter a correct {} and password."
+Errors = dict[str, list[str]]
+
+
+# -- helpers --------------------------------------------------------------------
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""  # an upload is no text
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, 303)
+
+
+def _path(conn: HTTPConnection, target: str) -> str:
+    """A path, or the path of a route name (a ``*_redirect_url`` setting is either)."""
+    if "/" in target:
+        return target
+    root: str = conn.scope.get("root_path", "")
+    return root + conn.app.url_path_for(target)
+
+
+def _next(conn: HTTPConnection, form: FormData | None = None) -> str | None:
+    """The safe ``next`` of the form's hidden field, or else of the query string."""
+    wanted = _text(form, "next") if form is not None else ""
+    return safe_next(conn, wanted or conn.query_params.get("next"))
+
+
+async def _page(request: Request, template: str, status: int = 200,
+                headers: Mapping[str, str] | None = None, **values: Any) -> Response:
+    await request.auser()  # templates may show request.user
+    values.setdefault("errors", {})
+    values.setdefault("error", "")
+    return await render_async(request, template, status_code=status, headers=headers,
+                              **values)
+
+
+def _login_label(model: type[AbstractBaseUser]) -> str:
+    return model.USERNAME_FIELD.replace("_", " ").capitalize()
+
+
+def _user_attributes(user: Any) -> dict[str, str]:
+    """What the similarity validator compares a new password with."""
+    names = ("username", "email", "first_name", "last_name", user.USERNAME_FIELD)
+    return {n: v for n in names if isinstance(v := getattr(user, n, None), str) and v}
+
+
+def _new_password_errors(request: Request, form: FormData,
+                         attributes: Mapping[str, str]) -> Errors:
+    """Errors of the "new password, twice" fields ``password1`` and ``password2``."""
+    from heron.auth.validators import PasswordValidationError, validate_password
+
+    first, second = _text(form, "password1"), _text(form, "password2")
+    if not first:
+        return {"password1": ["Enter a new password."]}
+    if first != second:
+        return {"password2": ["The two passwords do not match."]}
+    try:
+        validate_password(first, request.app.settings, attributes)
+    except PasswordValidationError as exc:
+        return {"password1": exc.messages}
+    return {}
+
+
+def _email_error(email: str) -> str | None:
+    """A light check: mail delivery is the real one."""
+    if not email:
+        return "Enter an email address."
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain.strip(".") or len(email) > 254 \
+            or any(c.isspace() for c in email):
+        return "Enter a valid email address."
+    return None
+
+
+def _throttled(exc: Throttled) -> tuple[str, dict[str, str]]:
+    minutes = max(1, (exc.retry_after + 59) // 60)
+    unit = "minute" if minutes == 1 else "minutes"
+    return (f"Too many attempts. Please try again in {minutes} {unit}.",
+            {"retry-after": str(exc.retry_after)})
+
+
+def _help_texts(request: Request) -> list[str]:
+    from heron.auth.validators import password_help_texts
+
+    return [t for t in password_help_texts(request.app.settings) if t]
+
+
+# -- logging in and out -----------------------------------------------------------
+
+
+@router.route("/login", ["GET", "POST"], name="login")
+async def login_view(request: Request) -> Response:
+    """The login form; on success, a new session and a redirect to ``next``.
+
+    ``next`` (query string, carried in a hidden field) is followed only when it
+    is a URL of this site; else ``login_redirect_url``.  A user who is already
+    logged in sees the form too (to log in as someone else).
+    """
+    model = get_user_model(request.app)
+    values: dict[str, Any] = {"login_label": _login_label(model),
+                              "signup": request.app.settings.auth_signup}
+    if request.method == "GET":
+        return await _page(request, "auth/login.html", username="",
+                           next=_next(request) or "", **values)
+    form = await request.form()
+    username, password = _text(form, "username"), _text(form, "password")
+    next_url = _next(request, form)
+    values.update(username=username, next=next_url or "")
+    errors: Errors = {}
+    if not username.strip():
+        errors["username"] = [f"Enter your {values['login_label'].lower()}."]
+    if not password:
+        errors["password"] = ["Enter your password."]
+    if errors:
+        return await _page(request, "auth/login.html", 422, errors=errors, **values)
+    try:
+        user = await aauthenticate(request, username, password)
+    except Throttled as exc:
+        message, headers = _throttled(exc)
+        return await _page(request, "auth/login.html", 429, headers, error=message, **values)
+    if user is None:
+        message = WRONG_LOGIN.format(values["login_label"].lower())
+        return await _page(request, "auth/login.html", 400, error=message, **values)
+    await alogin(request, user)
+    return _see_other(next_url or _path(request, request.app.settings.login_redirect_url))
+
+
+@router.post("/logout", name="logout")
+async def logout_view(request: Request) -> Response:
+    """End the session (POST only: a link or an image cannot log anyone out)."""
+    if request.app.settings.session_cookie_name in request.cookies:
+        logout(request)
+    return _see_other(_path(request, request.app.settings.logout_redirect_url))
+
+
+# -- changing the password ----------------------------------------------------------
+
+
+@router.route("/password/change", ["GET", "POST"], name="password_change")
+@login_required
+async def password_change(request: Request) -> Response:
+    """Change one's own password: the current one, then the new one twice.
+
+    The other sessions of the user end (their stored password fingerprint no
+    longer matches); this one continues under a new key.  Wrong current
+    passwords count as failed logins (the same throttle, 429).
+    """
+    from heron.db import db
+
+    user = await request.auser()
+    values: dict[str, Any] = {"help_texts": _help_texts(request)}
+    if request.method == "GET":
+        return await _page(request, "auth/password_change.html", **values)
+    form = await request.form()
+    old = _text(form, "old_password")
+    errors = _new_password_errors(request, form, _user_attributes(user))
+    if not old:
+        errors["old_password"] = ["Enter your current password."]
+    else:
+        try:
+            same = await aauthenticate(request, user.get_username(), old)
+        except Throttled as exc:
+            message, headers = _throttled(exc)
+            return await _page(request, "auth/password_change.html", 429, headers,
+                               error=message, **values)
+        if same is None or same.id != user.id:
+            errors["old_password"] = ["Your current password was entered incorrectly."]
+    if errors:
+        return await _page(request, "auth/password_change.html", 422, errors=errors, **values)
+    await run_in_threadpool(user.set_password, _text(form, "password1"), request.app.settings)
+    await db.async_session.commit()
+    keep_session(request, user)
+    return _see_other(_path(request, "auth:password_change_done"))
+
+
+@router.get("/password/change/done", name="password_change_done")
+@login_required
+async def password_change_done(request: Request) -> Response:
+    return await _page(request, "auth/password_change_done.html")
+
+
+# -- resetting a forgotten password ----------------------------------------------------
+
+
+def _reset_throttles(app: App) -> tuple[Throttle, Throttle]:
+    throttles = app.extensions.get("heron.auth.reset_throttles")
+    if throttles is None:
+        settings = app.settings
+        throttles = app.extensions["heron.auth.reset_throttles"] = (
+            Throttle(app.cache, "reset-mail", RESET_MAILS_PER_ADDRESS,
+                     settings.login_throttle_window),
+            Throttle(app.cache, "reset-ip", settings.login_throttle_ip_limit,
+                     settings.login_throttle_window),
+        )
+    return throttles  # type: ignore[no-any-return]
+
+
+async def _count_reset(conn: HTTPConnection, email: str) -> None:
+    """Count a reset request per address and per client; raise Throttled past the limits.
+
+    Every request counts, whether or not an account has the address, so the
+    429 tells nothing about accounts.
+    """
+    by_address, by_ip = _reset_throttles(conn.app)
+    address = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+    ip = conn.client.host if conn.client else "unknown"
+    await by_address.check(address)
+    await by_ip.check(ip)
+    await by_address.fail(address)
+    await by_ip.fail(ip)
+
+
+async def _users_with_email(app: App, email: str) -> list[AbstractBaseUser]:
+    """Active users with ``email`` (any case) and a password they could have forgotten."""
+    from heron.db import db
+
+    model = get_user_model(app)
+    table = model.__table__  # type: ignore[attr-defined]
+    if model.EMAIL_FIELD not in table.c:
+        return []
+    column = table.c[model.EMAIL_FIELD]
+    query = select(model).where(func.lower(column) == func.lower(email),
+                                model.is_active.is_(True))
+    users = (await db.async_session.scalars(query)).all()
+    return [user for user in users if user.has_usable_password()]
+
+
+async def _send_reset_mail(request: Request, user: AbstractBaseUser) -> None:
+    from heron.mail import mailer, render_mail
+
+    app = request.app
+    token = make_reset_token(app, user)
+    context = {
+        "user": user,
+        "username": user.get_username(),
+        "reset_url": request.url_for("auth:password_reset_confirm", token=token),
+        "site": request.url.netloc,
+        "valid_minutes": max(1, app.settings.password_reset_timeout // 60),
+    }
+    message = render_mail(app, "auth/mail/password_reset", context, [user.get_email()])
+    try:
+        await mailer(app).send(message)
+    except Exception:  # the page must not tell whether a mail was due
+        logger.exception("The password reset mail for user %s could not be sent",
+                         user.get_username())
+
+
+@router.route("/password/reset", ["GET", "POST"], name="password_reset")
+async def password_reset(request: Request) -> Response:
+    """Ask for a reset link by email.
+
+    The answer is the same whether or not an account has the address (no
+    account enumeration).  Every active user with that address (whatever its
+    case) and a usable password gets a mail with a link that works once, until
+    ``password_reset_timeout`` seconds have passed.  A mail that cannot be sent
+    is logged (``heron.auth``), not shown.
+    """
+    if request.method == "GET":
+        return await _page(request, "auth/password_reset.html", email="")
+    form = await request.form()
+    email = _text(form, "email").strip()
+    error = _email_error(email)
+    if error is not None:
+        return await _page(request, "auth/password_reset.html", 422, email=email,
+                           errors={"email": [error]})
+    try:
+        await _count_reset(request, email)
+    except Throttled as exc:
+        message, headers = _throttled(exc)
+        return await _page(request, "auth/password_reset.html", 429, headers, email=email,
+                           error=message)
+    for user in await _users_with_email(request.app, email):
+        await _send_reset_mail(request, user)
+    return _see_other(_path(request, "auth:password_reset_done"))
+
+
+@router.get("/password/reset/done", name="password_reset_done")
+async def password_reset_done(request: Request) -> Response:
+    return await _page(request, "auth/password_reset_done.html")
+
+
+async def _user_of_token(request: Request, token: str) -> AbstractBaseUser | None:
+    from heron.db import db
+
+    found = read_reset_token(request.app, token)
+    if found is None:
+        return None
+    user = await db.async_session.get(get_user_model(request.app), found[0])
+    return user if reset_token_matches(user, found[1]) else None
+
+
+@router.route("/password/reset/{token}", ["GET", "POST"], name="password_reset_confirm")
+async def password_reset_confirm(request: Request, token: str) -> Response:
+    """Set a new password from a reset link, then go to the login page.
+
+    The link is good once: the new password changes what the token signed
+    (an atomic conditional update, so two concurrent uses cannot both
+    succeed).  It does not log the user in.  The page is sent with
+    ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``: the
+    token must not travel on.
+    """
+    from heron.auth.hashing import make_password
+    from heron.db import db
+
+    headers = {"referrer-policy": "no-referrer", "cache-control": "no-store"}
+    user = await _user_of_token(request, token)
+    if user is None:
+        return await _page(request, "auth/password_reset_invalid.html", 400, headers)
+    values: dict[str, Any] = {"help_texts": _help_texts(request),
+                              "username": user.get_username()}
+    if request.method == "GET":
+        return await _page(request, "auth/password_reset_confirm.html", 200, headers, **values)
+    form = await request.form()
+    errors = _new_password_errors(request, form, _user_attributes(user))
+    if errors:
+        return await _page(request, "auth/password_reset_confirm.html", 422, headers,
+                           errors=errors, **values)
+    new_hash = await run_in_threadpool(make_password, _text(form, "password1"),
+                                       request.app.settings)
+    model = type(user)
+    session = db.async_session
+    result = await session.execute(
+        update(model).where(model.id == user.id, model.password == user.password)  # type: ignore[attr-defined]
+        .values(password=new_hash))
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # used meanwhile: nothing changed
+        return await _page(request, "auth/password_reset_invalid.html", 400, headers)
+    await session.commit()
+    set_committed_value(user, "password", new_hash)
+    flash(request, "Your password has been set. You may log in now.", "success")
+    return _see_other(_path(request, "auth:login"))
+
+
+# -- signing up ---------------------------------------------------------------------
+
+
+def _signup_fields(model: type[AbstractBaseUser]) -> tuple[str, str | None, bool]:
+    """The login field, the separate email field (if any) and whether it is required."""
+    table = model.__table__  # type: ignore[attr-defined]
+    email = model.EMAIL_FIELD
+    if email == model.USERNAME_FIELD or email not in table.c:
+        return model.USERNAME_FIELD, None, False
+    return model.USERNAME_FIELD, email, email in model.REQUIRED_FIELDS
+
+
+async def _signup_errors(request: Request, form: FormData, model: type[AbstractBaseUser],
+                         username: str, email: str) -> Errors:
+    from heron.db import db
+
+    login_field, email_field, email_required = _signup_fields(model)
+    errors: Errors = {}
+    if login_field == model.EMAIL_FIELD:
+        problem = _email_error(username)
+    else:
+        problem = validate_username(username)
+    if problem is None and await db.async_session.scalar(find_user(model, username)) is not None:
+        problem = f"A user with that {_login_label(model).lower()} already exists."
+    if problem is not None:
+        errors["username"] = [problem]
+    email_problem = _email_error(email) if email_field and (email or email_required) else None
+    if email_problem is not None:
+        errors["email"] = [email_problem]
+    attributes = {login_field: username, **({email_field: email} if email_field else {})}
+    errors.update(_new_password_errors(request, form, attributes))
+    return errors
+
+
+@router.route("/signup", ["GET", "POST"], name="signup")
+async def signup(request: Request) -> Response:
+    """Create an account and log in (only when the ``auth_signup`` setting is on; else 404).
+
+    Asks for the login field (the username), the email (when the user model
+    has one apart from the login) and the password twice.  Logins are unique
+    whatever their case; a model with more required fields needs a view of
+    the project's own.
+    """
+    from heron.db import db
+
+    if not request.app.settings.auth_signup:
+        raise HTTPException(404)
+    model = get_user_model(request.app)
+    _, email_field, email_required = _signup_fields(model)
+    values: dict[str, Any] = {"login_label": _login_label(model), "ask_email": bool(email_field),
+                              "email_required": email_required,
+                              "help_texts": _help_texts(request)}
+    if request.method == "GET":
+        return await _page(request, "auth/signup.html", username="", email="",
+                           next=_next(request) or "", **values)
+    form = await request.form()
+    username = normalize_username(_text(form, "username"))
+    email = _text(form, "email").strip() if email_field else ""
+    next_url = _next(request, form)
+    values.update(username=username, email=email, next=next_url or "")
+    errors = await _signup_errors(request, form, model, username, email)
+    if not errors:
+        fields = {email_field: email} if email_field else {}
+        session = db.async_session
+        try:
+            user = await acreate_user(session, request.app, username,
+                                      _text(form, "password1"), **fields)
+        except IntegrityError:  # the same name, signed up a moment ago
+            await session.rollback()
+            errors["username"] = [
+                f"A user with that {_login_label(model).lower()} already exists."]
+        else:
+            await alogin(request, user)  # commits the new user too
+            return _see_other(next_url or _path(request,
+                                                       request.app.settings.login_redirect_url))
+    return await _page(request, "auth/signup.html", 422, errors=errors, **values)
