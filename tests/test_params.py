@@ -105,7 +105,8 @@ def test_plan_lists_resolvers_in_signature_order() -> None:
     def view(request: Request, id: int, page: int = 1) -> None:
         return None
 
-    assert [name for name, _ in plan(view, {"id"}, "v")] == ["request", "id"]
+    assert plan(view, {"id"}, "v") == [("request", "connection"), ("id", "path"),
+                                      ("page", "query")]
 
 
 async def test_build_call_runs_sync_functions_in_the_pool() -> None:

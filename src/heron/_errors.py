@@ -32,6 +32,15 @@ def wants_json(conn: HTTPConnection) -> bool:
 
 
 
+def validation_response(exc: Any) -> Response:
+    """A 422 as problem JSON with its list of errors, whatever the client accepts."""
+    body = {"type": "about:blank", "title": phrase(422), "status": 422, "detail": exc.detail,
+            "errors": exc.errors}
+    response = JSONResponse(body, 422, exc.headers or None)
+    response.headers["content-type"] = "application/problem+json"
+    return response
+
+
 def error_response(
     conn: HTTPConnection,
     status: int,

@@ -25,11 +25,12 @@ from heron.datastructures import State
 from heron.exceptions import (
     HTTPException,
     ImproperlyConfigured,
+    RequestValidationError,
     ServiceUnavailable,
     URLBuildError,
     WebSocketDisconnect,
 )
-from heron.params import build_call, build_hook, takes_only_path_params
+from heron.params import build_call, build_hook, build_responder, takes_only_path_params
 from heron.requests import ClientDisconnect, HTTPConnection, Request
 from heron.responses import RedirectResponse, Response, make_response
 from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, RouteDecorators, Router
@@ -297,6 +298,10 @@ class App(RouteDecorators):
                     route.direct = None  # the check needs the request
 
     def _compile(self) -> None:
+        if "heron.auth" in self.extensions:
+            from heron.auth.guards import check_mounts
+
+            check_mounts(self.router)
         routes: list[Route] = []
         mounts: list[Mount] = []
         for item in self.router.flatten(self.converters):
@@ -318,10 +323,13 @@ class App(RouteDecorators):
                 )
             same.append(route)
             where = f"View {route.describe()} for {route.path}"
-            call = build_call(route.endpoint, set(route.template.converters), where)
+            respond = None if route.is_websocket else \
+                build_responder(route.endpoint, route.options, where)
+            call = build_call(route.endpoint, route.template.converters, where, respond)
+            route.plan = call.plan  # type: ignore[attr-defined]
             route.handler = call if route.is_websocket else self._wrap_view(route, call)
-            if (route.handler is call and not route.is_websocket
-                    and takes_only_path_params(route.endpoint, set(route.template.converters))):
+            if (route.handler is call and not route.is_websocket and respond is None
+                    and takes_only_path_params(route.endpoint, route.template.converters)):
                 route.direct = route.endpoint  # called as view(**params): no adapter
         for mount in mounts:
             if mount.name:
@@ -662,6 +670,10 @@ class App(RouteDecorators):
             except Exception as handler_exc:
                 exc = handler_exc  # the handler itself failed: fall through to a 500
                 reference = None
+        if isinstance(exc, RequestValidationError):
+            from heron._errors import validation_response
+
+            return validation_response(exc)
         if isinstance(exc, HTTPException):
             return error_response(conn, exc.status_code, exc.detail, exc.headers, reference)
         reference = reference or self._log_unhandled(conn, exc)

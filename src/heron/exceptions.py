@@ -60,6 +60,22 @@ class ServiceUnavailable(HTTPException):
         self.message = message
 
 
+class RequestValidationError(HTTPException):
+    """422: the request's parameters or body are invalid; ``errors`` says how.
+
+    Each error is ``{"location", "field", "message", "type"}``: ``location`` is
+    ``path``, ``query``, ``header``, ``cookie`` or ``body``; ``field`` the name
+    (dotted for nested body fields: ``items.0.price``); ``type`` a stable code
+    (pydantic's error types: ``missing``, ``int_parsing``, ``greater_than_equal``...).
+    The response is always JSON (docs/api.md#errors).
+    """
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        count = len(errors)
+        super().__init__(422, f"The request has {count} invalid value{'s' * (count != 1)}.")
+        self.errors = errors
+
+
 def _phrase(status_code: int) -> str:
     try:
         return HTTPStatus(status_code).phrase

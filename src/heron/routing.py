@@ -156,6 +156,7 @@ class Route:
         "namespace",
         "options",
         "path",
+        "plan",
         "routers",
         "security",
         "template",
@@ -180,6 +181,8 @@ class Route:
         self.options = options
         self.template: PathTemplate
         self.handler: Any = None
+        #: What the view's signature asks for (heron.params.Plan; set at startup).
+        self.plan: Any = None
         self.direct: Callable[..., Any] | None = None
         #: True when unsafe methods must pass the CSRF check (set at startup).
         self.csrf = False

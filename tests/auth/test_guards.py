@@ -304,3 +304,70 @@ def test_safe_next_refuses_a_downgrade_to_http(next_client: httpx.Client) -> Non
     answer = next_client.get("http://example.org/next", params={"next": "https://example.org/a"})
     assert answer.json() == {"next": "https://example.org/a"}
     assert safe_next(None, None) is None  # type: ignore[arg-type]
+
+
+def test_sync_permission_check_of_a_user_an_async_hook_loaded(auth_site: AuthAppFactory,
+                                                              ) -> None:
+    # The user then belongs to an AsyncSession, which cannot query from the worker
+    # thread of a sync view: the permission read was a 500 (MissingGreenlet).
+    app = auth_site(login_url="/login")
+    pages = Router("/pages", name="pages")
+
+    @pages.before_request
+    async def load_user(request: Request) -> None:
+        await request.auser()
+
+    @pages.get("/guarded")
+    @permission_required("auth.change_group")
+    def guarded(request: Request) -> str:
+        return "guarded"
+
+    @pages.get("/asks")
+    def asks(request: Request) -> str:
+        return str(request.user.has_perm("auth.change_group"))
+
+    app.include(pages)
+    make_user(app, "alice")
+    with TestClient(app) as client:
+        as_user(client, "alice")
+        assert client.get("/pages/guarded").status_code == 403
+        assert client.get("/pages/asks").text == "False"
+
+
+@pytest.mark.parametrize("guard", [login_required, staff_required,
+                                   permission_required("auth.view_user")])
+def test_an_app_mounted_below_a_guarded_router_is_refused(
+        auth_app: AuthAppFactory, make_app: Callable[..., App], guard: Callable[..., Router],
+) -> None:
+    # The guards run before the router's views; a mounted app was served to anyone.
+    from heron.exceptions import ImproperlyConfigured
+
+    mounted = make_app()
+
+    @mounted.get("/secret")
+    def secret(request: Request) -> str:
+        return "secret"
+
+    app = auth_app()
+    outer = Router("/private", name="private")
+    inner = Router("/inner", name="inner")
+    inner.mount("/files", mounted)
+    outer.include(inner)
+    guard(outer)
+    app.include(outer)
+    with pytest.raises(ImproperlyConfigured) as raised:
+        app.setup()
+    assert raised.value.id == "heron.auth.E005"
+    assert "/files" in str(raised.value)
+
+    fine = auth_app()  # a mount beside the guarded router is the app's own business
+    guarded = login_required(Router("/private", name="private"))
+    fine.include(guarded)
+    fine.mount("/files", make_app())
+    fine.setup()
+
+
+def test_permission_required_takes_no_object_argument() -> None:
+    # It used to accept obj=... and ignore it; objects are checked in the view.
+    with pytest.raises(TypeError):
+        permission_required("auth.change_user", obj=lambda request: None)  # type: ignore[call-arg]

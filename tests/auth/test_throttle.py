@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import AuthAppFactory
 
 from heron.auth.throttle import Throttle, Throttled
 from heron.cache import Cache, cache_from_url
@@ -59,3 +60,45 @@ async def test_two_processes_share_the_count_on_redis(redis_url: str) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_take_counts_before_the_attempt_and_give_back_uncounts() -> None:
+    throttle = Throttle(MemoryCache(), "login", limit=2, window=60)
+    await throttle.take("ada")
+    await throttle.take("ada")
+    with pytest.raises(Throttled):
+        await throttle.take("ada")  # a third attempt, whatever its outcome
+    other = Throttle(MemoryCache(), "login", limit=2, window=60)
+    await other.take("bob")
+    await other.give_back("bob")  # it succeeded: it does not count
+    assert await other.failures("bob") == 0
+
+
+async def test_concurrent_wrong_logins_cannot_outrun_the_count(auth_site: AuthAppFactory,
+                                                                ) -> None:
+    # Checking the count before a (slow, threaded) password check and counting the
+    # failure after it let every attempt sent at once through: 20 guesses, not 5.
+    import asyncio
+    from collections import Counter
+
+    import httpx
+    from auth_helpers import make_user
+
+    from heron.testing import TestClient
+
+    app = auth_site(login_throttle_limit=5, password_memory_cost=16 * 1024)
+    await asyncio.to_thread(make_user, app, "alice")
+    with TestClient(app) as client:
+        token = client.get("/csrf").text
+        cookies = dict(client.cookies)
+    await app.startup()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 cookies=cookies) as client:
+        async def guess(i: int) -> int:
+            response = await client.post("/auth/login", data={
+                "username": "alice", "password": f"wrong {i}", "csrf_token": token})
+            return response.status_code
+
+        codes = Counter(await asyncio.gather(*(guess(i) for i in range(20))))
+    assert codes == {400: 5, 429: 15}

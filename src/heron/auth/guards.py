@@ -24,7 +24,14 @@ from heron.requests import HTTPConnection, Request
 from heron.responses import RedirectResponse, Response
 from heron.routing import Router
 
-__all__ = ["GUARDS", "login_required", "permission_required", "safe_next", "staff_required"]
+__all__ = [
+    "GUARDS",
+    "check_mounts",
+    "login_required",
+    "permission_required",
+    "safe_next",
+    "staff_required",
+]
 
 #: The attribute listing a view's guards, which the app runs before the view.
 GUARDS = "__heron_guards__"
@@ -118,6 +125,30 @@ def _apply(guard: Guard, target: T) -> T:
     return target
 
 
+def check_mounts(router: Router, guarded: bool = False) -> None:
+    """Refuse an app mounted below a router that a guard protects (at startup).
+
+    Guards run before the router's views; a mounted ASGI app has none, so it would
+    be served to anyone.
+
+    Raises:
+        ImproperlyConfigured: heron.auth.E005.
+    """
+    from heron.exceptions import ImproperlyConfigured
+
+    guarded = guarded or any(getattr(f, "__module__", None) == __name__ and hasattr(f, "check")
+                             for f in router.before_request_funcs)
+    if guarded and router._mounts:
+        raise ImproperlyConfigured(
+            f"The app mounted at {router._mounts[0].prefix!r} is below a router guarded by "
+            "login_required, staff_required or permission_required, which do not cover "
+            "mounted apps: mount it elsewhere and protect it by itself",
+            id="heron.auth.E005",
+        )
+    for child, _ in router._children:
+        check_mounts(child, guarded)
+
+
 def login_required(target: T) -> T:
     """Only logged-in (active) users get through.
 
@@ -137,8 +168,7 @@ def staff_required(target: T) -> T:
                               "This page is for staff only."), target)
 
 
-def permission_required(*perms: str, obj: Callable[[Request], Any] | None = None,
-                        ) -> Callable[[T], T]:
+def permission_required(*perms: str) -> Callable[[T], T]:
     """Only users with every permission of ``perms`` get through; others get 403.
 
     >>> @app.post("/posts/{id:int}/publish")

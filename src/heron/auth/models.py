@@ -190,8 +190,12 @@ class PermissionsMixin:
                     "use `await user.ahas_perm(...)` (or `await user.aget_all_permissions()` "
                     "once; has_perm works after it)."
                 )
+            from sqlalchemy.ext.asyncio import async_object_session
+
             session = object_session(self)
-            if session is None:
+            # A user loaded by async code (an async hook, say) belongs to an
+            # AsyncSession, which cannot run queries from this worker thread.
+            if session is None or async_object_session(self) is not None:
                 from heron.db import db
 
                 session = db.session

@@ -69,6 +69,23 @@ class Throttle:
         await self.cache.add(self._key(key) + ":start", time.time(), ttl=self.window)
         return await self.cache.incr(self._key(key), ttl=self.window)
 
+    async def take(self, key: str) -> None:
+        """Count an attempt *before* making it; raise :class:`Throttled` when it is
+        one too many.
+
+        Counting first, rather than checking and counting the failure after a slow
+        password check, means that attempts made at the same time cannot all pass
+        the check before any of them is counted.  Uncount a success with
+        :meth:`give_back`.
+        """
+        if await self.fail(key) > self.limit:
+            raise Throttled(await self.retry_after(key) or self.window)
+
+    async def give_back(self, key: str) -> None:
+        """Uncount an attempt :meth:`take` counted (it succeeded)."""
+        if await self.cache.incr(self._key(key), -1, ttl=self.window) <= 0:
+            await self.reset(key)
+
     async def reset(self, key: str) -> None:
         """Forget ``key``'s failures (after a success)."""
         await self.cache.delete(self._key(key))

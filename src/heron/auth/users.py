@@ -158,21 +158,26 @@ def _throttle_keys(conn: HTTPConnection, login: str) -> tuple[str, str]:
     return name, conn.client.host if conn.client else "unknown"
 
 
-async def _check_throttle(conn: HTTPConnection, login: str) -> None:
+async def _take_attempt(conn: HTTPConnection, login: str) -> None:
+    """Count the attempt as a failure before the password is checked (Throttled
+    past the limits), so that concurrent guesses cannot outrun the count."""
     by_user, by_ip = _throttles(conn.app)
     user_key, ip_key = _throttle_keys(conn, login)
-    await by_user.check(user_key)
-    await by_ip.check(ip_key)
+    await by_user.take(user_key)
+    await by_ip.take(ip_key)
 
 
-async def _record(conn: HTTPConnection, login: str, success: bool) -> None:
+async def _succeeded(conn: HTTPConnection, login: str) -> None:
     by_user, by_ip = _throttles(conn.app)
     user_key, ip_key = _throttle_keys(conn, login)
-    if success:
-        await by_user.reset(user_key)
-    else:
-        await by_user.fail(user_key)
-        await by_ip.fail(ip_key)
+    await by_user.reset(user_key)
+    await by_ip.give_back(ip_key)
+
+
+def _findable(login: str) -> bool:
+    # No login contains NUL, and PostgreSQL refuses it in a query (a 500): such a
+    # name is an unknown user, checked (and timed) as one.
+    return "\x00" not in login
 
 
 def _verify(app: App, user: AbstractBaseUser | None, password: str) -> tuple[bool, str | None]:
@@ -206,15 +211,18 @@ async def aauthenticate(conn: HTTPConnection, login: str, password: str) -> Abst
     from heron.concurrency import run_in_threadpool
     from heron.db import db
 
-    await _check_throttle(conn, login)
+    await _take_attempt(conn, login)
     model = get_user_model(conn.app)
     session = db.async_session
-    user = (await session.execute(find_user(model, login))).scalar_one_or_none()
+    user = None
+    if _findable(login):
+        user = (await session.execute(find_user(model, login))).scalar_one_or_none()
     ok, new_hash = await run_in_threadpool(_verify, conn.app, user, password)
     if new_hash is not None and user is not None:
         await session.execute(_upgrade(model, user, new_hash))
         await session.commit()
-    await _record(conn, login, ok)
+    if ok:
+        await _succeeded(conn, login)
     return user if ok else None
 
 
@@ -223,13 +231,16 @@ def authenticate(conn: HTTPConnection, login: str, password: str) -> AbstractBas
     from heron.concurrency import run_async
     from heron.db import db
 
-    run_async(_check_throttle(conn, login))
+    run_async(_take_attempt(conn, login))
     model = get_user_model(conn.app)
     session = db.session
-    user = session.execute(find_user(model, login)).scalar_one_or_none()
+    user = None
+    if _findable(login):
+        user = session.execute(find_user(model, login)).scalar_one_or_none()
     ok, new_hash = _verify(conn.app, user, password)
     if new_hash is not None and user is not None:
         session.execute(_upgrade(model, user, new_hash))
         session.commit()
-    run_async(_record(conn, login, ok))
+    if ok:
+        run_async(_succeeded(conn, login))
     return user if ok else None

@@ -144,7 +144,7 @@ def _email_error(email: str) -> str | None:
         return "Enter an email address."
     local, _, domain = email.rpartition("@")
     if not local or "." not in domain.strip(".") or len(email) > 254 \
-            or any(c.isspace() for c in email):
+            or any(c.isspace() or not c.isprintable() for c in email):
         return "Enter a valid email address."
     return None
 
@@ -281,10 +281,8 @@ async def _count_reset(conn: HTTPConnection, email: str) -> None:
     by_address, by_ip = _reset_throttles(conn.app)
     address = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
     ip = conn.client.host if conn.client else "unknown"
-    await by_address.check(address)
-    await by_ip.check(ip)
-    await by_address.fail(address)
-    await by_ip.fail(ip)
+    await by_address.take(address)
+    await by_ip.take(ip)
 
 
 async def _users_with_email(app: App, email: str) -> list[AbstractBaseUser]:
