@@ -15,12 +15,14 @@ from heron.exceptions import (
     HTTPException,
     ImproperlyConfigured,
     MissingDependency,
+    RequestValidationError,
     ServiceUnavailable,
     URLBuildError,
     WebSocketDisconnect,
     abort,
 )
 from heron.flash import flash, get_flashed_messages
+from heron.params import Body, Cookie, Depends, Header, Query
 from heron.requests import Request
 from heron.responses import (
     EventStreamResponse,
@@ -40,21 +42,27 @@ from heron.websockets import WebSocket
 __all__ = [
     "URL",
     "App",
+    "Body",
     "Converter",
+    "Cookie",
+    "Depends",
     "EventStreamResponse",
     "FileResponse",
     "FormData",
     "HTMLResponse",
     "HTTPException",
+    "Header",
     "Headers",
     "ImproperlyConfigured",
     "JSONResponse",
     "Middleware",
     "MissingDependency",
     "PlainTextResponse",
+    "Query",
     "QueryParams",
     "RedirectResponse",
     "Request",
+    "RequestValidationError",
     "Response",
     "Router",
     "ServerSentEvent",

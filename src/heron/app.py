@@ -117,6 +117,7 @@ class App(RouteDecorators):
         self._csrf: CSRFProtection | None = None
         self._session_preload = False
         self._secure_redirect = False
+        self._api_routes_added = False
         self._names: dict[str, list[Route]] = {}
         for spec in components:
             self.add_component(spec)
@@ -268,6 +269,7 @@ class App(RouteDecorators):
         """
         if self._stack is not None:
             return self._stack
+        self._add_api_routes()
         problems = self.check()
         if problems:
             raise problems[0]
@@ -296,6 +298,31 @@ class App(RouteDecorators):
                               and bool(route.methods & UNSAFE_METHODS))
                 if route.csrf:
                     route.direct = None  # the check needs the request
+
+    def _add_api_routes(self) -> None:
+        """The OpenAPI document and the docs page, at the URLs the settings give (once)."""
+        if self._api_routes_added:
+            return
+        self._api_routes_added = True
+        settings = self.settings
+        if settings.openapi_url is None:
+            return
+        from heron._api_routes import docs_asset, docs_page, openapi_document
+
+        # The app's own routes win: nothing is added at (or, for the docs, under) their paths.
+        taken = {item.path for item in self.router.flatten(self.converters)
+                 if isinstance(item, Route)}
+        if settings.openapi_url not in taken:
+            self.router.add_route(settings.openapi_url, openapi_document, ["GET"],
+                                  "heron_openapi", include_in_schema=False)
+        if settings.docs_url is not None:
+            docs = settings.docs_url.rstrip("/") or "/"
+            if not any(path == docs or path.startswith(docs.rstrip("/") + "/")
+                       for path in taken):
+                self.router.add_route(docs, docs_page, ["GET"], "heron_docs",
+                                      include_in_schema=False)
+                self.router.add_route(docs.rstrip("/") + "/assets/{name}", docs_asset,
+                                      ["GET"], "heron_docs_asset", include_in_schema=False)
 
     def _compile(self) -> None:
         if "heron.auth" in self.extensions:
@@ -413,6 +440,17 @@ class App(RouteDecorators):
             outer.append(Middleware(ProxyHeadersMiddleware, {"trusted": settings.trusted_proxies}))
         if settings.access_log:
             outer.append(Middleware(AccessLogMiddleware))
+        if settings.cors_allow_origins:
+            from heron.middleware.cors import CORSMiddleware
+
+            outer.append(Middleware(CORSMiddleware, {
+                "allow_origins": settings.cors_allow_origins,
+                "allow_credentials": settings.cors_allow_credentials,
+                "allow_methods": settings.cors_allow_methods,
+                "allow_headers": settings.cors_allow_headers,
+                "expose_headers": settings.cors_expose_headers,
+                "max_age": settings.cors_max_age,
+            }))
         entries = [*outer, *self.user_middleware, *inner]
         if not entries:
             return self  # __call__ handles requests itself
@@ -834,8 +872,9 @@ class App(RouteDecorators):
     # -- introspection ------------------------------------------------------
 
     def routes(self) -> list[Route]:
-        """Every route, compiled (what ``heron routes`` lists)."""
+        """Every route, compiled (what ``heron routes`` lists), the OpenAPI ones included."""
         if self._stack is None:
+            self._add_api_routes()
             self._compile()
         seen: list[Route] = []
         for routes in self._names.values():

@@ -190,8 +190,20 @@ def _type_hints(func: Callable[..., Any]) -> dict[str, Any]:
         target = target.func
     try:
         return typing.get_type_hints(target, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to raw annotations
-        return dict(getattr(target, "__annotations__", {}))
+    except Exception:
+        pass
+    # One unresolvable annotation (a name imported only for type checkers) must
+    # not make the others unreadable: resolve them one by one, keep the rest raw.
+    hints = {}
+    globalns = getattr(target, "__globals__", None)
+    for name, raw in dict(getattr(target, "__annotations__", {})).items():
+        def probe() -> None: ...
+        probe.__annotations__ = {"value": raw}
+        try:
+            hints[name] = typing.get_type_hints(probe, globalns, include_extras=True)["value"]
+        except Exception:
+            hints[name] = raw
+    return hints
 
 
 def _is_connection_type(annotation: Any) -> bool:
@@ -807,7 +819,7 @@ def takes_only_path_params(func: Callable[..., Any], path_params: Collection[str
         return False
     keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     if not (all(p.kind in keyword for p in parameters)
-            and {p.name for p in parameters} == path_params):
+            and {p.name for p in parameters} == set(path_params)):
         return False
     try:
         planned = analyse(func, path_params, "")

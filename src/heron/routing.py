@@ -280,9 +280,11 @@ class Router(RouteDecorators):
     Args:
         prefix: prepended to every path in this router (``"/blog"``).
         name: the namespace of its route names (``url_for("blog:post")``).
+        tags: OpenAPI tags for its routes (and those of routers it includes).
     """
 
-    def __init__(self, prefix: str = "", *, name: str | None = None) -> None:
+    def __init__(self, prefix: str = "", *, name: str | None = None,
+                 tags: list[str] | None = None) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ImproperlyConfigured(
                 f"Router prefix {prefix!r} must start with '/' and not end with one",
@@ -295,6 +297,8 @@ class Router(RouteDecorators):
             )
         self.prefix = prefix
         self.name = name
+        #: OpenAPI tags of the router's operations (docs/api.md).
+        self.tags = list(tags or ())
         self.before_request_funcs: list[Callable[..., Any]] = []
         self.after_request_funcs: list[Callable[..., Any]] = []
         self.error_handlers: dict[type[BaseException] | int, Callable[..., Any]] = {}

@@ -183,6 +183,30 @@ class Settings:
     #: of your own :class:`heron.storage.Storage`.
     storage_backend: str = "filesystem"
 
+    # -- typed APIs (docs/api.md) ----------------------------------------------
+    #: Where the OpenAPI 3.1 document is served; ``None``: not served.
+    openapi_url: str | None = "/openapi.json"
+    #: Where the API docs page is served (its assets ship with heron); ``None``: not served.
+    docs_url: str | None = "/docs"
+    #: The API's title and version in the OpenAPI document.
+    openapi_title: str = "heron API"
+    openapi_version: str = "0.1.0"
+    #: Origins allowed to call the API from a browser (CORS): exact origins
+    #: (``https://app.example.com``) or ``*``.  Empty: no CORS headers at all.
+    cors_allow_origins: list[str] = dataclasses.field(default_factory=list)
+    #: Let those origins send cookies and read the answers (never with ``*``).
+    cors_allow_credentials: bool = False
+    #: Methods and request headers a cross-origin request may use.
+    cors_allow_methods: list[str] = dataclasses.field(
+        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+    cors_allow_headers: list[str] = dataclasses.field(
+        default_factory=lambda: ["accept", "accept-language", "content-language",
+                                 "content-type", "authorization", "x-csrf-token"])
+    #: Response headers scripts of those origins may read.
+    cors_expose_headers: list[str] = dataclasses.field(default_factory=list)
+    #: Seconds a browser may cache a preflight answer.
+    cors_max_age: int = 600
+
     # -- templates (docs/templates.md) -------------------------------------
     #: Re-read changed templates; ``None`` follows ``debug``.
     template_auto_reload: bool | None = None

@@ -1,0 +1,367 @@
+"""Typed view parameters: every source, valid and invalid input, and the error format."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import uuid
+from typing import Annotated, Any, Literal
+
+import pytest
+from pydantic import BaseModel, Field
+
+from heron import App, Body, Cookie, Header, ImproperlyConfigured, Query, Request, WebSocket
+from heron.params import Path
+from heron.testing import TestClient
+
+
+@pytest.fixture
+def api() -> App:
+    return App(debug=True, openapi_url=None, access_log=False)
+
+
+def problems(response: Any) -> list[tuple[str, str, str]]:
+    """``(location, field, type)`` of each error of a 422."""
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 422
+    assert body["title"] == "Unprocessable Entity"
+    return [(e["location"], e["field"], e["type"]) for e in body["errors"]]
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+# -- query ------------------------------------------------------------------------
+
+
+def test_query_scalars_with_defaults(api: App) -> None:
+    @api.get("/search")
+    async def search(page: int = 1, ratio: float = 0.5, exact: bool = False,
+                     term: str | None = None) -> dict[str, Any]:
+        return {"page": page, "ratio": ratio, "exact": exact, "term": term}
+
+    client = TestClient(api)
+    assert client.get("/search").json() == {"page": 1, "ratio": 0.5, "exact": False,
+                                            "term": None}
+    assert client.get("/search?page=3&ratio=2.5&exact=true&term=owl").json() == {
+        "page": 3, "ratio": 2.5, "exact": True, "term": "owl"}
+    assert client.get("/search?exact=yes").json()["exact"] is True
+    assert client.get("/search?exact=0").json()["exact"] is False
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("page=x", ("query", "page", "int_parsing")),
+    ("page=1.5", ("query", "page", "int_parsing")),
+    ("page=" + "9" * 30, ("query", "page", "int_parsing")),
+    ("ratio=nan", ("query", "ratio", "finite_number")),
+    ("ratio=inf", ("query", "ratio", "finite_number")),
+    ("ratio=abc", ("query", "ratio", "float_parsing")),
+    ("exact=perhaps", ("query", "exact", "bool_parsing")),
+])
+def test_query_values_of_the_wrong_type_are_422(api: App, query: str,
+                                                 expected: tuple[str, str, str]) -> None:
+    @api.get("/search")
+    async def search(page: int = 1, ratio: float = 0.5, exact: bool = False) -> str:
+        return "ran"
+
+    assert problems(TestClient(api).get(f"/search?{query}")) == [expected]
+
+
+def test_required_query_parameter_missing(api: App) -> None:
+    @api.get("/find")
+    def find(q: str, limit: int) -> str:
+        return q
+
+    response = TestClient(api).get("/find")
+    assert problems(response) == [("query", "q", "missing"), ("query", "limit", "missing")]
+    assert response.json()["detail"] == "The request has 2 invalid values."
+    assert response.json()["errors"][0]["message"] == "Field required"
+
+
+def test_query_lists_enums_literals_and_dates(api: App) -> None:
+    @api.get("/filter")
+    async def filter_(tags: list[str] = [], ids: list[int] = [],  # noqa: B006
+                      color: Color | None = None, order: Literal["asc", "desc"] = "asc",
+                      since: datetime.date | None = None) -> dict[str, Any]:
+        return {"tags": tags, "ids": ids, "color": color, "order": order, "since": since}
+
+    client = TestClient(api)
+    assert client.get("/filter?tags=a&tags=b&ids=1&ids=2&color=red&order=desc"
+                      "&since=2026-11-24").json() == {
+        "tags": ["a", "b"], "ids": [1, 2], "color": "red", "order": "desc",
+        "since": "2026-11-24"}
+    assert problems(client.get("/filter?ids=1&ids=x&color=green&order=up&since=yesterday")) == [
+        ("query", "ids.1", "int_parsing"), ("query", "color", "enum"),
+        ("query", "order", "literal_error"), ("query", "since", "date_from_datetime_parsing")]
+
+
+def test_a_list_default_is_never_shared_between_requests(api: App) -> None:
+    @api.get("/grow")
+    def grow(items: list[str] = []) -> list[str]:  # noqa: B006
+        items.append("x")
+        return items
+
+    client = TestClient(api)
+    assert client.get("/grow").json() == ["x"]
+    assert client.get("/grow").json() == ["x"]
+
+
+def test_constraints_and_aliases(api: App) -> None:
+    @api.get("/page")
+    async def page(number: Annotated[int, Field(ge=1, le=100)] = 1,
+                   per_page: Annotated[int, Query(alias="per-page"), Field(le=50)] = 20,
+                   code: Annotated[str, Field(pattern=r"^[a-z]{3}$")] = "abc") -> dict[str, int]:
+        return {"number": number, "per_page": per_page}
+
+    client = TestClient(api)
+    assert client.get("/page?number=5&per-page=10").json() == {"number": 5, "per_page": 10}
+    assert client.get("/page?per_page=99").json() == {"number": 1, "per_page": 20}  # the alias
+    response = client.get("/page?number=0&per-page=51&code=ABCD")
+    assert problems(response) == [("query", "number", "greater_than_equal"),
+                                  ("query", "per-page", "less_than_equal"),
+                                  ("query", "code", "string_pattern_mismatch")]
+
+
+# -- path -----------------------------------------------------------------------------
+
+
+def test_path_parameters_converted_by_the_annotation(api: App) -> None:
+    @api.get("/users/{id}")
+    async def user(id: int) -> dict[str, Any]:
+        return {"id": id, "type": type(id).__name__}
+
+    @api.get("/orders/{key}")
+    async def order(key: uuid.UUID) -> str:
+        return str(key.version)
+
+    client = TestClient(api)
+    assert client.get("/users/7").json() == {"id": 7, "type": "int"}
+    assert problems(client.get("/users/seven")) == [("path", "id", "int_parsing")]
+    assert client.get("/orders/3f2504e0-4f89-41d3-9a0c-0305e82c3301").text == "4"
+    assert problems(client.get("/orders/nope")) == [("path", "key", "uuid_parsing")]
+
+
+def test_path_converter_and_matching_annotation_take_the_direct_path(api: App) -> None:
+    @api.get("/posts/{id:int}")
+    async def post(id: int) -> dict[str, int]:
+        return {"id": id}
+
+    client = TestClient(api)
+    assert client.get("/posts/3").json() == {"id": 3}
+    route = next(r for r in api.routes() if r.path == "/posts/{id:int}")
+    assert route.direct is post  # no adapter, no second conversion
+
+
+def test_path_marker_must_name_a_path_parameter(api: App) -> None:
+    @api.get("/x")
+    async def view(id: Annotated[int, Path()]) -> None: ...
+
+    with pytest.raises(ImproperlyConfigured) as info:
+        api.routes()
+    assert info.value.id == "heron.params.E001"
+
+
+# -- headers and cookies ----------------------------------------------------------------
+
+
+def test_headers(api: App) -> None:
+    @api.get("/h")
+    async def headers(user_agent: Annotated[str, Header()],
+                      request_id: Annotated[uuid.UUID | None, Header(alias="X-Request-ID")] = None,
+                      accept_language: Annotated[list[str], Header()] = []  # noqa: B006
+                      ) -> dict[str, Any]:
+        return {"ua": user_agent, "id": request_id, "languages": accept_language}
+
+    client = TestClient(api)
+    key = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+    body = client.get("/h", headers={"user-agent": "owl/1", "x-request-id": key}).json()
+    assert body == {"ua": "owl/1", "id": key, "languages": []}
+    assert problems(client.get("/h", headers={"x-request-id": "nope"})) == [
+        ("header", "x-request-id", "uuid_parsing")]
+    raw = client.get("/h", headers=[("accept-language", "en"), ("accept-language", "fr")])
+    assert raw.json()["languages"] == ["en", "fr"]
+
+
+def test_required_header_missing(api: App) -> None:
+    @api.get("/h")
+    async def headers(x_api_version: Annotated[int, Header()]) -> str:
+        return str(x_api_version)
+
+    client = TestClient(api)
+    assert problems(client.get("/h")) == [("header", "x-api-version", "missing")]
+    assert client.get("/h", headers={"X-API-Version": "2"}).text == "2"
+
+
+def test_cookies(api: App) -> None:
+    @api.get("/c")
+    async def cookies(theme: Annotated[str, Cookie()] = "light",
+                      visits: Annotated[int | None, Cookie()] = None) -> dict[str, Any]:
+        return {"theme": theme, "visits": visits}
+
+    client = TestClient(api)
+    assert client.get("/c").json() == {"theme": "light", "visits": None}
+    client.cookies.set("theme", "dark")
+    client.cookies.set("visits", "3")
+    assert client.get("/c").json() == {"theme": "dark", "visits": 3}
+    client.cookies.set("visits", "many")
+    assert problems(client.get("/c")) == [("cookie", "visits", "int_parsing")]
+
+
+# -- bodies ---------------------------------------------------------------------------
+
+
+class Address(BaseModel):
+    city: str = Field(min_length=1)
+
+
+class Item(BaseModel):
+    name: str = Field(min_length=1, max_length=50)
+    price: float = Field(gt=0)
+    tags: list[str] = []
+    address: Address | None = None
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+def test_json_body_validated_into_a_model(api: App) -> None:
+    @api.post("/items")
+    async def create(item: Item) -> dict[str, Any]:
+        return {"type": type(item).__name__, **item.model_dump()}
+
+    client = TestClient(api)
+    body = {"name": "owl", "price": 2.5, "tags": ["a"], "extra": "ignored"}
+    assert client.post("/items", json=body).json() == {
+        "type": "Item", "name": "owl", "price": 2.5, "tags": ["a"], "address": None}
+    bad = {"name": "", "price": -1, "tags": "x", "address": {"city": ""}}
+    assert problems(client.post("/items", json=bad)) == [
+        ("body", "name", "string_too_short"), ("body", "price", "greater_than"),
+        ("body", "tags", "list_type"), ("body", "address.city", "string_too_short")]
+    assert problems(client.post("/items", json=[1])) == [("body", "", "model_type")]
+
+
+def test_bad_bodies_get_400_415_and_422(api: App) -> None:
+    @api.post("/items")
+    async def create(item: Item) -> str:
+        return "ran"
+
+    client = TestClient(api)
+    malformed = client.post("/items", content=b'{"name": ', headers={
+        "content-type": "application/json", "accept": "application/json"})
+    assert malformed.status_code == 400
+    assert malformed.json()["detail"].startswith("Malformed JSON body")
+    wrong_type = client.post("/items", content=b"<item/>", headers={
+        "content-type": "application/xml", "accept": "application/json"})
+    assert wrong_type.status_code == 415
+    assert "application/json" in wrong_type.json()["detail"]
+    missing = client.post("/items", headers={"content-type": "application/json"})
+    assert problems(missing) == [("body", "", "missing")]
+    vendor = client.post("/items", content=b'{"name": "a", "price": 1}',
+                         headers={"content-type": "application/vnd.api+json"})
+    assert vendor.text == "ran"
+
+
+def test_optional_body_dataclass_body_and_list_body(api: App) -> None:
+    @api.post("/maybe")
+    async def maybe(item: Item | None = None) -> str:
+        return "none" if item is None else item.name
+
+    @api.post("/points")
+    def point(p: Point) -> dict[str, Any]:
+        return {"type": type(p).__name__, "sum": p.x + p.y}
+
+    @api.post("/batch")
+    async def batch(items: Annotated[list[Item], Body()]) -> str:
+        return str(len(items))
+
+    client = TestClient(api)
+    assert client.post("/maybe").text == "none"
+    assert client.post("/maybe", json={"name": "owl", "price": 1}).text == "owl"
+    assert client.post("/points", json={"x": 1, "y": 2}).json() == {"type": "Point", "sum": 3}
+    assert problems(client.post("/points", json={"x": "one"})) == [
+        ("body", "x", "int_parsing"), ("body", "y", "missing")]
+    assert client.post("/batch", json=[{"name": "a", "price": 1}] * 3).text == "3"
+    assert problems(client.post("/batch", json=[{"name": "a", "price": 0}])) == [
+        ("body", "0.price", "greater_than")]
+
+
+def test_errors_from_every_source_are_reported_together(api: App) -> None:
+    @api.post("/items/{id}")
+    async def update(id: int, item: Item, dry_run: bool = False,
+                     version: Annotated[int, Header(alias="x-version")] = 1) -> str:
+        return "ran"
+
+    response = TestClient(api).post("/items/x?dry_run=maybe", json={"price": 1},
+                                    headers={"x-version": "v2"})
+    assert problems(response) == [("path", "id", "int_parsing"),
+                                  ("body", "name", "missing"),
+                                  ("query", "dry_run", "bool_parsing"),
+                                  ("header", "x-version", "int_parsing")]
+
+
+def test_validation_errors_are_json_even_for_browsers(api: App) -> None:
+    @api.get("/n")
+    async def n(value: int) -> str:
+        return str(value)
+
+    response = TestClient(api).get("/n?value=x", headers={"accept": "text/html"})
+    assert problems(response) == [("query", "value", "int_parsing")]
+
+
+def test_injected_html_in_values_is_never_executed_in_errors(api: App) -> None:
+    @api.get("/n")
+    async def n(value: int) -> str:
+        return str(value)
+
+    response = TestClient(api).get("/n?value=<script>alert(1)</script>")
+    assert "<script>" not in response.text  # pydantic's messages never echo the input
+    assert problems(response) == [("query", "value", "int_parsing")]
+
+
+def test_two_bodies_and_unsupported_types_are_startup_errors(api: App) -> None:
+    @api.post("/two")
+    async def two(a: Item, b: Point) -> None: ...
+
+    with pytest.raises(ImproperlyConfigured) as info:
+        api.routes()
+    assert info.value.id == "heron.params.E003"
+
+    other = App(debug=True, openapi_url=None)
+
+    class Service:
+        pass
+
+    @other.get("/svc")
+    async def svc(service: Service) -> None: ...
+
+    with pytest.raises(ImproperlyConfigured) as info:
+        other.routes()
+    assert info.value.id == "heron.params.E001"
+    assert "'service'" in info.value.message
+
+
+def test_the_request_alongside_typed_parameters(api: App) -> None:
+    @api.get("/both/{id}")
+    def both(request: Request, id: int, q: str = "") -> dict[str, Any]:
+        return {"path": request.path, "id": id, "q": q}
+
+    assert TestClient(api).get("/both/4?q=z").json() == {"path": "/both/4", "id": 4, "q": "z"}
+
+
+def test_websocket_query_parameters(api: App) -> None:
+    @api.websocket("/ws")
+    async def ws(socket: WebSocket, room: str, size: int = 10) -> None:
+        await socket.accept()
+        await socket.send_json({"room": room, "size": size})
+        await socket.close()
+
+    with TestClient(api) as client, client.websocket_connect("/ws?room=lobby&size=3") as socket:
+        assert socket.receive_json() == {"room": "lobby", "size": 3}
