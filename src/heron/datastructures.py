@@ -227,6 +227,15 @@ class Headers(Mapping[str, str]):
         name = key.lower().encode("latin-1")
         return [v.decode("latin-1") for k, v in self._raw if k == name]
 
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        # Mapping.get would go through __getitem__ and a KeyError for every absent
+        # header, and most lookups (Origin, Authorization, Cookie...) find none.
+        name = key.lower().encode("latin-1")
+        for k, v in self._raw:
+            if k == name:
+                return v.decode("latin-1")
+        return default
+
     def __getitem__(self, key: str) -> str:
         name = key.lower().encode("latin-1")
         for k, v in self._raw:

@@ -189,7 +189,7 @@ class HTTPConnection:
 class Request(HTTPConnection):
     """An HTTP request.  Body helpers are coroutines: ``await request.json()``."""
 
-    __slots__ = ("_body", "_form", "_json", "_receive", "_stream_consumed")
+    __slots__ = ("_body", "_content_type", "_form", "_json", "_receive", "_stream_consumed")
 
     def __init__(self, scope: Scope, receive: Receive = _empty_receive) -> None:
         self.scope = scope
@@ -204,6 +204,7 @@ class Request(HTTPConnection):
         self._form: FormData | None = None
         self._json: Any = _MISSING
         self._stream_consumed = False
+        self._content_type: str | None = None
 
     @property
     def method(self) -> str:
@@ -212,8 +213,10 @@ class Request(HTTPConnection):
     @property
     def content_type(self) -> str:
         """The media type without parameters, lower-cased (``""`` when absent)."""
-        header = self.headers.get("content-type")
-        return parse_options_header(header)[0] if header else ""
+        if self._content_type is None:
+            header = self.headers.get("content-type")
+            self._content_type = parse_options_header(header)[0] if header else ""
+        return self._content_type
 
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body in chunks as they arrive, enforcing ``max_body_size`` (413).
