@@ -3,6 +3,7 @@ async), ``/me`` pages that say who the user is, and users made in the database."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -11,6 +12,15 @@ from heron import App, JSONResponse, Request, Response, run_async
 from heron.auth import aauthenticate, alogin, authenticate, create_user, login, logout
 from heron.csrf import get_token
 from heron.db import db
+
+AuthAppFactory = Callable[..., App]
+
+#: argon2 at its cheapest, so that each hash takes about a millisecond.
+FAST_HASHING: dict[str, Any] = {
+    "password_time_cost": 1,
+    "password_memory_cost": 8 * 1024,
+    "password_parallelism": 1,
+}
 
 #: The password of the users the tests make (it passes the default validators).
 PASSWORD = "correct horse battery"

@@ -7,17 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auth_helpers import FAST_HASHING, AuthAppFactory
 
 from heron import App
-
-AuthAppFactory = Callable[..., App]
-
-#: argon2 at its cheapest, so that each hash takes about a millisecond.
-FAST_HASHING: dict[str, Any] = {
-    "password_time_cost": 1,
-    "password_memory_cost": 8 * 1024,
-    "password_parallelism": 1,
-}
 
 
 @pytest.fixture

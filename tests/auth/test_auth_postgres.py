@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from auth_helpers import log_in, make_user
-from conftest import AuthAppFactory
+from auth_helpers import AuthAppFactory, log_in, make_user
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 

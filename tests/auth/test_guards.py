@@ -8,8 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from auth_helpers import log_in, make_user
-from conftest import AuthAppFactory
+from auth_helpers import AuthAppFactory, log_in, make_user
 from sqlalchemy import select
 
 from heron import App, Request, Router

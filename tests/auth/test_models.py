@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import pytest
-from conftest import AuthAppFactory
+from auth_helpers import AuthAppFactory
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session

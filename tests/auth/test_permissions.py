@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import AuthAppFactory
+from auth_helpers import AuthAppFactory
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 

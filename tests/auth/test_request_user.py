@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from argon2 import PasswordHasher
-from auth_helpers import PASSWORD, log_in, make_user
-from conftest import FAST_HASHING, AuthAppFactory
+from auth_helpers import FAST_HASHING, PASSWORD, AuthAppFactory, log_in, make_user
 from sqlalchemy import select
 
 from heron import App, Request

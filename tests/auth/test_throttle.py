@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AuthAppFactory
+from auth_helpers import AuthAppFactory
 
 from heron.auth.throttle import Throttle, Throttled
 from heron.cache import Cache, cache_from_url

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from auth_helpers import PASSWORD, make_user
-from conftest import FAST_HASHING, AuthAppFactory
+from auth_helpers import FAST_HASHING, PASSWORD, AuthAppFactory, make_user
 
 from heron.db.migrations import Migrations
 from heron.testing.servers import RedisServer

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from auth_helpers import make_user
-from conftest import AuthAppFactory
+from auth_helpers import AuthAppFactory, make_user
 from sqlalchemy import select
 
 from heron import App, Request
