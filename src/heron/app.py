@@ -871,6 +871,11 @@ class App(RouteDecorators):
 
     # -- introspection ------------------------------------------------------
 
+    @property
+    def started(self) -> bool:
+        """Whether the app has started (its routes and middleware are fixed)."""
+        return self._stack is not None
+
     def routes(self) -> list[Route]:
         """Every route, compiled (what ``heron routes`` lists), the OpenAPI ones included."""
         if self._stack is None:

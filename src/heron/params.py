@@ -242,7 +242,10 @@ def _is_model(annotation: Any) -> bool:
     """A pydantic model, a dataclass or a TypedDict: something with fields."""
     if not isinstance(annotation, type):
         return False
-    if dataclasses.is_dataclass(annotation) or typing.is_typeddict(annotation):
+    import typing_extensions
+
+    # typing_extensions' check knows both TypedDicts (pydantic wants that one on 3.11).
+    if dataclasses.is_dataclass(annotation) or typing_extensions.is_typeddict(annotation):
         return True
     return any(base.__module__.startswith("pydantic") and base.__name__ == "BaseModel"
                for base in annotation.__mro__)
@@ -740,17 +743,25 @@ def _compile(plan: Plan, respond: Callable[[Any], Any] | None) -> Callable[[Any]
 _UNSET: Any = object()
 
 
+def response_model(func: Callable[..., Any], options: dict[str, Any]) -> Any:
+    """The model a view's answers are validated with: the ``response_model`` option
+    (``None``: none), else the return annotation when it holds a pydantic model or
+    dataclass (``-> Post``, ``-> list[Post]``), else ``None``."""
+    model = options.get("response_model", _UNSET)
+    if model is _UNSET:
+        hint = _type_hints(func).get("return", _EMPTY)
+        model = hint if hint is not _EMPTY and not isinstance(hint, str) \
+            and contains_model(_bare(hint)) else None
+    return model
+
+
 def build_responder(func: Callable[..., Any], options: dict[str, Any],
                     where: str) -> Callable[[Any], Any] | None:
     """What turns a view's return value into its response, when the route says more
     than the default coercion: a ``response_model`` (or a return annotation holding
     a pydantic model or dataclass) validates and filters the value, ``status_code``
     sets the status.  ``None`` when neither applies."""
-    model = options.get("response_model", _UNSET)
-    if model is _UNSET:
-        hint = _type_hints(func).get("return", _EMPTY)
-        model = hint if hint is not _EMPTY and not isinstance(hint, str) \
-            and contains_model(_bare(hint)) else None
+    model = response_model(func, options)
     status: int | None = options.get("status_code")
     if model is None and status is None:
         return None

@@ -165,7 +165,7 @@ def _help_texts(request: Request) -> list[str]:
 # -- logging in and out -----------------------------------------------------------
 
 
-@router.route("/login", ["GET", "POST"], name="login")
+@router.route("/login", ["GET", "POST"], name="login", include_in_schema=False)
 async def login_view(request: Request) -> Response:
     """The login form; on success, a new session and a redirect to ``next``.
 
@@ -202,7 +202,7 @@ async def login_view(request: Request) -> Response:
     return _see_other(next_url or _path(request, request.app.settings.login_redirect_url))
 
 
-@router.post("/logout", name="logout")
+@router.post("/logout", name="logout", include_in_schema=False)
 async def logout_view(request: Request) -> Response:
     """End the session (POST only: a link or an image cannot log anyone out)."""
     if request.app.settings.session_cookie_name in request.cookies:
@@ -213,7 +213,7 @@ async def logout_view(request: Request) -> Response:
 # -- changing the password ----------------------------------------------------------
 
 
-@router.route("/password/change", ["GET", "POST"], name="password_change")
+@router.route("/password/change", ["GET", "POST"], name="password_change", include_in_schema=False)
 @login_required
 async def password_change(request: Request) -> Response:
     """Change one's own password: the current one, then the new one twice.
@@ -250,7 +250,7 @@ async def password_change(request: Request) -> Response:
     return _see_other(_path(request, "auth:password_change_done"))
 
 
-@router.get("/password/change/done", name="password_change_done")
+@router.get("/password/change/done", name="password_change_done", include_in_schema=False)
 @login_required
 async def password_change_done(request: Request) -> Response:
     return await _page(request, "auth/password_change_done.html")
@@ -320,7 +320,7 @@ async def _send_reset_mail(request: Request, user: AbstractBaseUser) -> None:
                          user.get_username())
 
 
-@router.route("/password/reset", ["GET", "POST"], name="password_reset")
+@router.route("/password/reset", ["GET", "POST"], name="password_reset", include_in_schema=False)
 async def password_reset(request: Request) -> Response:
     """Ask for a reset link by email.
 
@@ -349,7 +349,7 @@ async def password_reset(request: Request) -> Response:
     return _see_other(_path(request, "auth:password_reset_done"))
 
 
-@router.get("/password/reset/done", name="password_reset_done")
+@router.get("/password/reset/done", name="password_reset_done", include_in_schema=False)
 async def password_reset_done(request: Request) -> Response:
     return await _page(request, "auth/password_reset_done.html")
 
@@ -364,7 +364,8 @@ async def _user_of_token(request: Request, token: str) -> AbstractBaseUser | Non
     return user if reset_token_matches(user, found[1]) else None
 
 
-@router.route("/password/reset/{token}", ["GET", "POST"], name="password_reset_confirm")
+@router.route("/password/reset/{token}", ["GET", "POST"], name="password_reset_confirm",
+              include_in_schema=False)
 async def password_reset_confirm(request: Request, token: str) -> Response:
     """Set a new password from a reset link, then go to the login page.
 
@@ -439,7 +440,7 @@ async def _signup_errors(request: Request, form: FormData, model: type[AbstractB
     return errors
 
 
-@router.route("/signup", ["GET", "POST"], name="signup")
+@router.route("/signup", ["GET", "POST"], name="signup", include_in_schema=False)
 async def signup(request: Request) -> Response:
     """Create an account and log in (only when the ``auth_signup`` setting is on; else 404).
 
