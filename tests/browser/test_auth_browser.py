@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import AppServer  # tests/browser/conftest.py
+    from app_server import AppServer  # tests/app_server.py
     from playwright.sync_api import ConsoleMessage, Page, Response
 
 HERE = Path(__file__).resolve().parent

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import AppServer  # tests/browser/conftest.py
+    from app_server import AppServer  # tests/app_server.py
     from playwright.sync_api import ConsoleMessage, Locator, Page
 
 ROOT = Path(__file__).resolve().parents[2]

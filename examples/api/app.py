@@ -1,0 +1,189 @@
+"""A typed JSON API for a to-do list: heron's example API app, served on SQLite.
+
+Run it from the repository root::
+
+    heron db --app examples.api.app:app migrate   # create or update the tables
+    heron run examples.api.app:app --debug
+
+then read the API's documentation at http://127.0.0.1:8000/docs (the OpenAPI
+document is at ``/openapi.json``), or call it::
+
+    curl -X POST localhost:8000/api/tasks -H 'content-type: application/json' \\
+         -d '{"title": "Water the plants", "priority": "high"}'
+    curl 'localhost:8000/api/tasks?done=false&per_page=5'
+
+What it shows: views whose signatures are their contract.  Query parameters
+with constraints (``Annotated[int, Field(ge=1)]``), a path parameter, JSON
+bodies from pydantic models (``schemas.py``), dependencies (pagination, the
+database session committed after the view, a task loaded by id or 404),
+response models, 201 for a create, 204 for a delete, a partial update with
+PATCH, and tags and error responses for the OpenAPI document.
+
+Invalid input is answered by heron: 422 with the list of problems, 400 for
+malformed JSON, 415 for a body that is not JSON.  Scripts posting JSON without
+cookies pass heron's CSRF check, so the API needs no CSRF token.
+
+The database is heron's default, a SQLite file in the app's instance folder;
+``HERON_DATABASE_URL`` points it elsewhere.  ``heron db migrate`` makes the
+tables (``migrations/``); the app never creates them itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from pydantic import Field
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heron import App, HTTPException, JSONResponse, Request, Response, Router, Settings
+from heron.db import db
+from heron.params import Depends, Path, Query
+
+from .models import Task
+from .schemas import Health, Order, Priority, TaskIn, TaskOut, TaskPage, TaskPatch
+
+#: The largest id and page number asked for (beyond them SQLite's integers overflow).
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1_000_000
+#: Tags group the operations in the API's documentation.
+TASKS = ["tasks"]
+# heron documents its own errors (422; 400 and 415 for bodies); the 404 is the view's.
+NOT_FOUND: dict[int, Any] = {404: {"description": "There is no task with this id."}}
+
+# Settings come from HERON_* variables (and .env).  Without HERON_ALLOWED_HOSTS,
+# serve this machine's own names, so that the example also runs with debug off.
+settings = Settings(openapi_title="Tasks API", openapi_version="1.0.0")
+if not settings.allowed_hosts:
+    settings.allowed_hosts = ["127.0.0.1", "localhost", "[::1]"]
+app = App(settings)
+api = Router("/api", name="api")
+
+
+# -- dependencies ----------------------------------------------------------------------
+
+
+async def transaction() -> AsyncIterator[AsyncSession]:
+    """The request's database session: committed once the view has answered, rolled
+    back if it raised (a dependency with teardown)."""
+    async with db.atransaction() as session:
+        yield session
+
+
+DBSession = Annotated[AsyncSession, Depends(transaction)]
+
+
+@dataclass(frozen=True)
+class Pagination:
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+async def pagination(
+    page: Annotated[int, Query(description="The page, from 1."), Field(ge=1, le=MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(description="Tasks on a page."), Field(ge=1, le=100)] = 20,
+) -> Pagination:
+    """``?page=`` and ``?per_page=``, for any list (a dependency with parameters)."""
+    return Pagination(page, per_page)
+
+
+TaskId = Annotated[int, Path(description="The task's id."), Field(ge=1, le=MAX_ID)]
+
+
+async def task_or_404(id: TaskId, session: DBSession) -> Task:
+    """The task the path names, or a 404."""
+    return await db.aget_or_404(Task, id, f"There is no task {id}.")
+
+
+FoundTask = Annotated[Task, Depends(task_or_404)]
+
+
+# -- the API -----------------------------------------------------------------------
+
+
+@api.get("/tasks", tags=TASKS)
+async def list_tasks(
+    session: DBSession,
+    pages: Annotated[Pagination, Depends(pagination)],
+    done: Annotated[bool | None, Query(description="Only done (or open) tasks.")] = None,
+    priority: Annotated[list[Priority], Query(description="Only these priorities.")] = [],  # noqa: B006
+    q: Annotated[str | None, Query(description="Words in the title (any case)."),
+                 Field(max_length=100)] = None,
+    order: Order = Order.newest,
+) -> TaskPage:
+    """List tasks, a page at a time, filtered and sorted.
+
+    A page past the last one is empty (not an error).
+    """
+    query = select(Task)
+    if done is not None:
+        query = query.where(Task.done == done)
+    if priority:
+        query = query.where(Task.priority.in_([p.value for p in priority]))
+    if q:
+        query = query.where(Task.title.icontains(q, autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    sort = {Order.newest: [Task.id.desc()], Order.oldest: [Task.id],
+            Order.due: [Task.due.is_(None), Task.due, Task.id]}[order]
+    rows = await session.scalars(query.order_by(*sort).limit(pages.per_page)
+                                 .offset(pages.offset))
+    return TaskPage(items=[TaskOut.model_validate(row) for row in rows],
+                    page=pages.page, per_page=pages.per_page, total=total)
+
+
+@api.post("/tasks", tags=TASKS, status_code=201, response_model=TaskOut)
+async def create_task(new: TaskIn, session: DBSession) -> Task:
+    """Add a task."""
+    task = Task(**new.model_dump())
+    session.add(task)
+    await session.flush()  # gives it its id; the commit follows the response's making
+    return task
+
+
+@api.get("/tasks/{id}", tags=TASKS, responses=NOT_FOUND)
+async def get_task(task: FoundTask) -> TaskOut:
+    """One task."""
+    return TaskOut.model_validate(task)
+
+
+@api.patch("/tasks/{id}", tags=TASKS, responses=NOT_FOUND)
+async def update_task(task: FoundTask, changes: TaskPatch, session: DBSession) -> TaskOut:
+    """Change some fields of a task; those not sent stay as they are."""
+    for name, value in changes.model_dump(exclude_unset=True).items():
+        setattr(task, name, value)
+    await session.flush()  # updated_at is set here
+    return TaskOut.model_validate(task)
+
+
+@api.delete("/tasks/{id}", tags=TASKS, status_code=204, responses=NOT_FOUND)
+async def delete_task(task: FoundTask, session: DBSession) -> None:
+    """Delete a task."""
+    await session.delete(task)
+
+
+@api.get("/health", tags=["meta"])
+async def health() -> Health:
+    """Whether the API is up."""
+    return Health(status="ok")
+
+
+def problem(request: Request, exc: HTTPException) -> Response:
+    """Errors under /api are problem JSON (RFC 9457), whatever the client accepts;
+    heron's own 422s already are."""
+    body = {"type": "about:blank", "title": HTTPStatus(exc.status_code).phrase,
+            "status": exc.status_code, "detail": str(exc.detail)}
+    return JSONResponse(body, exc.status_code,
+                        {**exc.headers, "content-type": "application/problem+json"})
+
+
+for status in (400, 404, 415):
+    api.on_error(status)(problem)
+
+app.include(api)
