@@ -244,6 +244,14 @@ class App(RouteDecorators):
                 self.sessions  # noqa: B018 (loads the backend)
             except ImproperlyConfigured as exc:
                 problems.append(exc)
+        if self.settings.cors_allow_origins:
+            from heron.middleware.cors import CORSMiddleware
+
+            try:
+                CORSMiddleware(self, allow_origins=self.settings.cors_allow_origins,
+                               allow_credentials=self.settings.cors_allow_credentials)
+            except ImproperlyConfigured as exc:
+                problems.append(exc)
         if self.settings.csrf:
             from heron.csrf import CSRFProtection
 

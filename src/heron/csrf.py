@@ -145,6 +145,19 @@ class CSRFProtection:
                 self.trusted_suffixes.append((parts.scheme.lower(), parts.netloc[1:].lower()))
             else:
                 self.trusted.add(_origin(parts.scheme, parts.netloc))
+        # Origins CORS lets call the API: with credentials they are trusted as much as
+        # csrf_trusted_origins; without, their requests pass only when they carry no
+        # cookie and no form (nothing ambient to abuse).
+        self.cors_any = "*" in settings.cors_allow_origins
+        self.cors_origins: set[str] = set()
+        for entry in settings.cors_allow_origins:
+            parts = urlsplit(entry.strip())
+            if entry != "*" and parts.scheme and parts.netloc:
+                origin = _origin(parts.scheme, parts.netloc)
+                if settings.cors_allow_credentials:
+                    self.trusted.add(origin)
+                else:
+                    self.cors_origins.add(origin)
 
     def _fail(self, request: Request, reason: str) -> CSRFError:
         request.scope["heron.csrf.failed"] = True
@@ -165,8 +178,10 @@ class CSRFProtection:
         origin = headers.get("origin")
         if origin is not None and not self.origin_allowed(_origin(*_split_origin(origin)),
                                                           request):
-            raise self._fail(request, f"Origin checking failed: {origin} does not match "
-                                      "this site or a trusted origin.")
+            cors = self.cors_any or _origin(*_split_origin(origin)) in self.cors_origins
+            if not (cors and not has_cookies and request.content_type not in _SIMPLE_TYPES):
+                raise self._fail(request, f"Origin checking failed: {origin} does not match "
+                                          "this site or a trusted origin.")
         authorization = headers.get("authorization")
         if not has_cookies and authorization is not None and \
                 authorization.split(" ", 1)[0].lower() not in _AMBIENT_SCHEMES:

@@ -247,7 +247,23 @@ _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 def json_dumps(content: Any) -> bytes:
     """Encode ``content`` as JSON bytes: datetimes, UUIDs, Decimals (as strings),
     Enums, dataclasses and pydantic models included."""
-    return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+    try:
+        return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+    except TypeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+        return _dumps_big_integers(content)
+
+
+def _dumps_big_integers(content: Any) -> bytes:
+    # orjson stops at 64-bit integers; JSON itself has no limit (Python's json has none).
+    import json
+
+    def default(obj: Any) -> Any:
+        return orjson.loads(orjson.dumps(obj, default=_json_default, option=_JSON_OPTIONS))
+
+    return json.dumps(content, default=default, separators=(",", ":"),
+                      ensure_ascii=False).encode()
 
 
 class JSONResponse(Response):
@@ -257,7 +273,12 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         # json_dumps inlined: one call less on every JSON response.
-        return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+        try:
+            return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+        except TypeError as exc:
+            if "64-bit" not in str(exc):
+                raise
+            return _dumps_big_integers(content)
 
 
 class RedirectResponse(Response):

@@ -506,8 +506,10 @@ def _format_revision(filename: str, options: Any) -> None:
     import shutil
     import subprocess
 
+    # Next to this Python first: `.venv/bin/heron` works without the venv activated.
+    scripts = str(Path(sys.executable).parent)
     for tool, args in (("ruff", ["format", "--quiet"]), ("black", ["--quiet"])):
-        executable = shutil.which(tool)
+        executable = shutil.which(tool, path=scripts) or shutil.which(tool)
         if executable:
             subprocess.run([executable, *args, filename], check=False, timeout=60)
             return
