@@ -306,11 +306,44 @@ def _scalar_converter(annotation: Any, where: str) -> Callable[[Any], Any] | Non
     return _adapter_converter(annotation, where)
 
 
+def _for_text(annotation: Any) -> Any:
+    """``annotation`` with each ``Literal`` of non-text values (``Literal[1, 2]``)
+    taking their text too (``"1"``): pydantic compares literals exactly, and a
+    query string, header or path only carries text."""
+    import types
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        table = {(str(v).lower() if isinstance(v, bool) else
+                  str(v.value if isinstance(v, enum.Enum) else v)): v
+                 for v in args if not isinstance(v, str)}
+        if not table:
+            return annotation
+        from pydantic import BeforeValidator
+
+        texts = {v for v in args if isinstance(v, str)}
+
+        def from_text(value: Any) -> Any:
+            if isinstance(value, str) and value not in texts:
+                return table.get(value, value)
+            return value
+
+        return Annotated[annotation, BeforeValidator(from_text)]
+    if origin is Annotated:
+        return Annotated[(_for_text(args[0]), *annotation.__metadata__)]  # type: ignore[valid-type]
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_for_text(arg) for arg in args)]  # noqa: UP007
+    if origin in _SEQUENCES and args:
+        return origin[tuple(arg if arg is Ellipsis else _for_text(arg) for arg in args)]
+    return annotation
+
+
 def _adapter_converter(annotation: Any, where: str) -> Callable[[Any], Any]:
     from pydantic import TypeAdapter
 
     try:
-        adapter = TypeAdapter(annotation)
+        adapter = TypeAdapter(_for_text(annotation))
     except Exception as exc:
         raise ImproperlyConfigured(f"{where}: heron cannot validate the type {annotation!r}: "
                                    f"{exc}", id="heron.params.E002") from None
@@ -331,6 +364,8 @@ def _to_float(text: Any) -> float:
     import math
 
     try:
+        if isinstance(text, str) and not text.isascii():
+            raise ValueError  # float() reads other scripts' digits; pydantic does not
         value = float(text)
     except (TypeError, ValueError):
         raise _ConversionError("float_parsing", "Input should be a valid number",
@@ -387,7 +422,10 @@ def analyse(func: Callable[..., Any], path_params: Any, where: str) -> Plan:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         parameters.append(_parameter(name, param, hints.get(name, _EMPTY), types, where))
-    bodies = [p for p in parameters if p.source in ("body", "form")]
+    # A body a shared dependency reads appears once per use: the same body.
+    bodies = list({(p.name, repr(p.annotation)): p
+                   for p in Plan(func, parameters, False).all_parameters()
+                   if p.source in ("body", "form")}.values())
     if len(bodies) > 1:
         raise ImproperlyConfigured(
             f"{where} takes more than one body ({', '.join(p.name for p in bodies)}); "
@@ -476,10 +514,12 @@ def _path_converter(annotation: Any, where: str) -> Callable[[Any], Any]:
     # when the annotation asks for something else.
     adapter = _adapter_converter(annotation, where)
     bare = _bare(annotation)
+    # Constraints (Annotated[int, Field(ge=1)]) must run even on a value of the right type.
+    plain = isinstance(bare, type) and not isinstance(bare, enum.EnumMeta) \
+        and typing.get_origin(annotation) is not Annotated and annotation is bare
 
     def convert(value: Any) -> Any:
-        if isinstance(bare, type) and not isinstance(bare, enum.EnumMeta) \
-                and isinstance(value, bare):
+        if plain and isinstance(value, bare):
             return value
         return adapter(value)
 
@@ -586,34 +626,63 @@ async def _form_value(conn: Any, parameter: Parameter) -> Any:
 
 
 class _Resolution:
-    """The state of one request's resolution: cached dependencies, teardowns."""
+    """The state of one request's resolution: the values read from the request,
+    cached dependencies, teardowns."""
 
-    __slots__ = ("cache", "errors", "stack")
+    __slots__ = ("cache", "errors", "stack", "values")
 
     def __init__(self, stack: AsyncExitStack | None) -> None:
         self.cache: dict[Callable[..., Any], Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.stack = stack
+        self.values: dict[Parameter, Any] = {}
+
+
+async def _read_all(conn: Any, plan: Plan, state: _Resolution) -> None:
+    """Read and validate every value of the request that ``plan`` and its
+    dependencies ask for, before any dependency runs: an invalid request runs
+    no user code."""
+    values, errors = state.values, state.errors
+    for parameter in plan.parameters:
+        source = parameter.source
+        if source in ("connection", "default"):
+            continue
+        if source == "dependency":
+            assert parameter.dependency is not None
+            await _read_all(conn, parameter.dependency, state)
+        elif source == "body":
+            values[parameter] = await _body_value(conn, parameter, errors)
+        elif source == "form":
+            values[parameter] = await _form_value(conn, parameter)
+        else:
+            values[parameter] = _simple_value(conn, parameter, errors)
+
+
+async def _resolve(conn: Any, plan: Plan, state: _Resolution) -> dict[str, Any]:
+    """The arguments of ``plan``'s function: the request's values read by
+    :func:`_read_all`, then the dependencies, called in signature order."""
+    await _read_all(conn, plan, state)
+    if state.errors:
+        # Several dependencies may read the same value: report each problem once.
+        unique = {tuple(error.items()): error for error in state.errors}
+        raise RequestValidationError(list(unique.values()))
+    return await _arguments(conn, plan, state)
 
 
 async def _arguments(conn: Any, plan: Plan, state: _Resolution) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    errors = state.errors
+    arguments: dict[str, Any] = {}
+    values = state.values
     for parameter in plan.parameters:
         source = parameter.source
         if source == "connection":
-            values[parameter.name] = conn
+            arguments[parameter.name] = conn
         elif source == "default":
             continue
         elif source == "dependency":
-            values[parameter.name] = await _dependency(conn, parameter, state)
-        elif source == "body":
-            values[parameter.name] = await _body_value(conn, parameter, errors)
-        elif source == "form":
-            values[parameter.name] = await _form_value(conn, parameter)
+            arguments[parameter.name] = await _dependency(conn, parameter, state)
         else:
-            values[parameter.name] = _simple_value(conn, parameter, errors)
-    return values
+            arguments[parameter.name] = values[parameter]
+    return arguments
 
 
 async def _dependency(conn: Any, parameter: Parameter, state: _Resolution) -> Any:
@@ -623,8 +692,6 @@ async def _dependency(conn: Any, parameter: Parameter, state: _Resolution) -> An
     if parameter.use_cache and func in state.cache:
         return state.cache[func]
     arguments = await _arguments(conn, sub, state)
-    if state.errors:
-        return None  # the request is invalid: do not run code on half its values
     if sub.is_generator:
         assert state.stack is not None
         value = await state.stack.enter_async_context(_as_context(func, arguments))
@@ -718,18 +785,12 @@ def _compile(plan: Plan, respond: Callable[[Any], Any] | None) -> Callable[[Any]
     async def call(conn: Any) -> Any:
         stack = AsyncExitStack() if teardown else None
         if stack is None:
-            state = _Resolution(None)
-            values = await _arguments(conn, plan, state)
-            if state.errors:
-                raise RequestValidationError(state.errors)
+            values = await _resolve(conn, plan, _Resolution(None))
             value = await func(**values) if is_async else \
                 await run_in_threadpool(func, **values)
             return respond(value) if respond is not None else value
         async with stack:
-            state = _Resolution(stack)
-            values = await _arguments(conn, plan, state)
-            if state.errors:
-                raise RequestValidationError(state.errors)
+            values = await _resolve(conn, plan, _Resolution(stack))
             if plan.is_generator:
                 value = await stack.enter_async_context(_as_context(func, values))
             else:
@@ -789,8 +850,15 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
     code = status or 200
 
     def respond(value: Any) -> Any:
-        if isinstance(value, (Response, tuple)):
+        if isinstance(value, Response):
             return value
+        if isinstance(value, tuple):
+            # (body, status[, headers]): the body is filtered all the same.
+            if not value or value[0] is None or isinstance(value[0], Response):
+                return value
+            body = Response(dump(validate(value[0], from_attributes=True)),
+                            media_type="application/json")
+            return (body, *value[1:])
         # Only the declared fields are written (a subclass's extra ones are not).
         return Response(dump(validate(value, from_attributes=True)), code,
                         media_type="application/json")

@@ -385,9 +385,12 @@ def test_responses_from_route_options(api: App) -> None:
     assert list(show_op["responses"]) == ["200", "404", "5XX"]
     assert show_op["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": REF + "Item"}
+    # the view's own body, or heron's problem JSON when it raises HTTPException(404)
     assert show_op["responses"]["404"] == {"description": "No such item", "content": {
-        "application/json": {"schema": {"$ref": REF + "NotFound"}}}}
-    assert show_op["responses"]["5XX"] == {"description": "The shop is closed"}
+        "application/json": {"schema": {"$ref": REF + "NotFound"}},
+        "application/problem+json": {"schema": {"$ref": REF + "Problem"}}}}
+    assert show_op["responses"]["5XX"] == {"description": "The shop is closed", "content": {
+        "application/problem+json": {"schema": {"$ref": REF + "Problem"}}}}
     assert doc["paths"]["/items/{id}"]["delete"]["responses"] == {
         "204": {"description": "No Content"}}
     assert doc["paths"]["/ping"]["post"]["responses"] == {"204": {"description": "No Content"}}
@@ -674,3 +677,15 @@ def test_large_app_stays_valid_and_unique(api: App) -> None:
     assert len(ids) == 120 == len(set(ids))
     assert set(doc["components"]["schemas"]) == {"Color", "Item", "ItemOut", "Tag", "Problem",
                                                  "ValidationProblem"}
+
+
+def test_a_view_returning_none_documents_no_content_whatever_its_status(api: App) -> None:
+    @api.post("/made", status_code=201)
+    async def made() -> None:
+        return None
+
+    doc = document(api)
+    assert doc["paths"]["/made"]["post"]["responses"]["201"] == {"description": "Created"}
+    with TestClient(api) as client:
+        answer = client.post("/made", headers={"accept": "application/json"})
+    assert (answer.status_code, answer.content) == (201, b"")

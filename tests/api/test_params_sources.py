@@ -11,7 +11,17 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from heron import App, Body, Cookie, Header, ImproperlyConfigured, Query, Request, WebSocket
+from heron import (
+    App,
+    Body,
+    Cookie,
+    Depends,
+    Header,
+    ImproperlyConfigured,
+    Query,
+    Request,
+    WebSocket,
+)
 from heron.params import Path
 from heron.testing import TestClient
 
@@ -365,3 +375,139 @@ def test_websocket_query_parameters(api: App) -> None:
 
     with TestClient(api) as client, client.websocket_connect("/ws?room=lobby&size=3") as socket:
         assert socket.receive_json() == {"room": "lobby", "size": 3}
+
+
+# -- review regressions ---------------------------------------------------------------
+
+
+def test_empty_query_values(api: App) -> None:
+    # As in FastAPI: "?page=" is a value, and "" is not an integer (422), for
+    # optional integers too; text parameters get "".
+    @api.get("/e")
+    async def e(page: int = 1, size: int | None = None, bounded: Annotated[int, Field(ge=1)] = 1,
+                term: str | None = None) -> dict[str, Any]:
+        return {"term": term}
+
+    client = TestClient(api)
+    for key in ("page", "size", "bounded"):
+        assert problems(client.get(f"/e?{key}=")) == [("query", key, "int_parsing")]
+    assert client.get("/e?term=").json() == {"term": ""}
+
+
+def test_literals_of_numbers_read_from_text(api: App) -> None:
+    @api.get("/lit/{code}")
+    async def lit(code: Literal[1, 2], limit: Literal[10, 20] | None = None,
+                  modes: list[Literal[0, "auto"]] = [],  # noqa: B006
+                  x_flag: Annotated[Literal[True], Header()] = True) -> dict[str, Any]:
+        return {"code": code, "limit": limit, "modes": modes, "flag": x_flag}
+
+    client = TestClient(api)
+    assert client.get("/lit/2?limit=20&modes=0&modes=auto",
+                      headers={"x-flag": "true"}).json() == {
+        "code": 2, "limit": 20, "modes": [0, "auto"], "flag": True}
+    assert problems(client.get("/lit/3?limit=11&modes=1")) == [
+        ("path", "code", "literal_error"), ("query", "limit", "literal_error"),
+        ("query", "modes.0", "literal_error")]
+
+
+def test_floats_refuse_other_scripts_digits_like_integers(api: App) -> None:
+    @api.get("/fl")
+    async def fl(x: float = 0.0, n: int = 0) -> dict[str, Any]:
+        return {"x": x}
+
+    client = TestClient(api)
+    assert problems(client.get("/fl?x=%EF%BC%91&n=%EF%BC%91")) == [
+        ("query", "x", "float_parsing"), ("query", "n", "int_parsing")]
+
+
+def test_no_dependency_runs_when_any_value_is_invalid(api: App) -> None:
+    from heron import Depends
+
+    ran: list[str] = []
+
+    def current_user() -> str:
+        ran.append("user")
+        return "ann"
+
+    def paging(page: Annotated[int, Field(ge=1)] = 1) -> int:
+        ran.append("paging")
+        return page
+
+    def listing(p: int = Depends(paging)) -> int:
+        return p
+
+    @api.post("/deps")
+    async def deps(body: Annotated[list[int], Body()], user: str = Depends(current_user),
+                   items: int = Depends(listing), again: int = Depends(paging, use_cache=False),
+                   size: int = 1) -> dict[str, Any]:
+        return {"user": user, "items": items}
+
+    client = TestClient(api)
+    # The dependencies come before the invalid values in the signature.
+    assert problems(client.post("/deps?size=x", json=[1])) == [("query", "size", "int_parsing")]
+    assert problems(client.post("/deps", json=["x"])) == [("body", "0", "int_parsing")]
+    # A value read by several dependencies is reported once.
+    assert problems(client.post("/deps?page=0", json=[1])) == [
+        ("query", "page", "greater_than_equal")]
+    assert client.post("/deps", content=b"[", headers={"content-type": "application/json"}
+                       ).status_code == 400
+    assert ran == []
+    assert client.post("/deps?page=2", json=[1]).json() == {"user": "ann", "items": 2}
+    assert ran == ["user", "paging", "paging"]
+
+
+def test_response_model_filters_tuple_returns(api: App) -> None:
+    class Out(BaseModel):
+        id: int
+
+    class Secret(Out):
+        password: str
+
+    @api.get("/t1", status_code=201, response_model=Out)
+    async def t1() -> Any:
+        return Secret(id=1, password="hunter2"), 202
+
+    @api.get("/t2", response_model=Out)
+    async def t2() -> Any:
+        return {"id": 2, "password": "hunter2"}, 200, {"x-kept": "yes"}
+
+    @api.get("/t3", response_model=Out)
+    async def t3() -> Any:
+        return None, 204
+
+    client = TestClient(api)
+    first, second = client.get("/t1"), client.get("/t2")
+    assert (first.status_code, first.json()) == (202, {"id": 1})
+    assert (second.json(), second.headers["x-kept"]) == ({"id": 2}, "yes")
+    assert client.get("/t3").status_code == 204
+
+
+def test_path_constraints_hold_with_a_matching_converter(api: App) -> None:
+    @api.get("/things/{id:int}")
+    async def thing(id: Annotated[int, Field(ge=1, le=1000)]) -> dict[str, int]:
+        return {"id": id}
+
+    client = TestClient(api)
+    assert client.get("/things/5").json() == {"id": 5}
+    assert problems(client.get("/things/0")) == [("path", "id", "greater_than_equal")]
+    assert problems(client.get("/things/5000")) == [("path", "id", "less_than_equal")]
+
+
+async def payload(item: Item) -> Item:
+    return item
+
+
+def test_a_body_read_by_a_dependency_counts_as_the_views_body(api: App) -> None:
+    @api.post("/one")
+    async def one(a: Annotated[Item, Depends(payload)],
+                  b: Annotated[Item, Depends(payload)]) -> str:
+        return a.name + b.name  # the same body, read once
+
+    @api.post("/two")
+    async def two(a: Annotated[Item, Depends(payload)], p: Point) -> None: ...
+
+    with pytest.raises(ImproperlyConfigured) as info:
+        api.routes()
+    assert info.value.id == "heron.params.E003"
+    api.router._specs = [s for s in api.router._specs if s.path != "/two"]
+    assert TestClient(api).post("/one", json={"name": "o", "price": 1}).text == "oo"

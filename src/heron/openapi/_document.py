@@ -350,9 +350,16 @@ class _Builder:
         for code, spec in (options.get("responses") or {}).items():
             spec = spec if isinstance(spec, dict) else {"description": str(spec)}
             extra: dict[str, Any] = {"description": spec.get("description") or _phrase(code)}
+            bodies: dict[str, Any] = {}
             if spec.get("model") is not None:
-                extra["content"] = {"application/json": {
-                    "schema": self.schemas.of(spec["model"], "serialization")}}
+                bodies[spec.get("media_type", "application/json")] = {
+                    "schema": self.schemas.of(spec["model"], "serialization")}
+            if str(code)[:1] in "45":  # 404, "4XX", "5XX"
+                # What heron itself answers for an HTTPException with this status.
+                bodies.setdefault("application/problem+json", {
+                    "schema": self.schemas.named("Problem", _problem)})
+            if bodies:
+                extra["content"] = bodies
             responses[str(int(code)) if isinstance(code, int) else str(code)] = extra
         errors: dict[int, str] = {}
         if json_body:
@@ -379,6 +386,8 @@ class _Builder:
             return {"application/json": {"schema": self.schemas.of(model, "serialization")}}
         hint = _type_hints(route.endpoint).get("return", _EMPTY)
         bare = _bare(hint)
+        if hint is type(None) or hint is None:
+            return {}  # "-> None": an empty answer, whatever the status
         if bare is str:
             return {"text/html": {"schema": {"type": "string"}}}
         if bare is bytes:
