@@ -16,6 +16,13 @@ _OPTION = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 def _percent_decode(raw: bytes, what: str, plus_is_space: bool) -> str:
+    if b"%" not in raw:  # most names and values: nothing to unquote
+        if plus_is_space and b"+" in raw:
+            raw = raw.replace(b"+", b" ")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HTTPException(400, f"The {what} is not valid UTF-8.") from None
     if _BAD_PERCENT.search(raw):
         raise HTTPException(400, f"Malformed percent-encoding in the {what}.")
     if plus_is_space:

@@ -361,3 +361,23 @@ def test_a_link_used_twice_at_once_works_once(app: App, client: httpx.Client) ->
     with TestClient(app) as fresh:
         assert log_in(fresh, "ada", NEW_PASSWORD).status_code == 400
         assert log_in(fresh, "ada", "the winner's passphrase 1").status_code == 303
+
+
+def test_a_link_stops_working_when_the_email_address_changes() -> None:
+    from datetime import UTC, datetime
+
+    from heron import App
+    from heron.auth.reset import make_reset_token, read_reset_token, reset_token_matches
+    from heron.auth.user import User
+
+    app = App(debug=True, secret_key="s" * 40, openapi_url=None)
+    user = User(id=5, username="ann", email="ann@example.com", password="$argon2id$x",
+                is_active=True, last_login=datetime(2026, 1, 1, tzinfo=UTC))
+    read = read_reset_token(app, make_reset_token(app, user))
+    assert read is not None
+    assert read[0] == 5
+    assert reset_token_matches(user, read[1])
+    user.email = "ANN@example.com"  # the same address, another case: still the same link
+    assert reset_token_matches(user, read[1])
+    user.email = "mallory@example.com"
+    assert not reset_token_matches(user, read[1])

@@ -3,7 +3,8 @@
 The token signs the user's id and a fingerprint of their password hash and
 last login (itsdangerous, with ``secret_key``; its fallbacks still verify).
 Setting the new password changes the hash, so the link stops working once
-used, and so does any other link sent before; logging in stops it too.  It
+used, and so does any other link sent before; logging in or changing the email
+address stops it too.  It
 also stops after ``password_reset_timeout`` seconds.
 """
 
@@ -38,7 +39,10 @@ def _fingerprint(user: AbstractBaseUser) -> str:
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
         last = moment.replace(microsecond=0).isoformat()
-    return hashlib.sha256(f"{user.password}|{last}|{user.is_active}".encode()).hexdigest()[:32]
+    # The address too: a link mailed before the email changed stops working.
+    email = user.get_email().lower()
+    return hashlib.sha256(f"{user.password}|{last}|{user.is_active}|{email}".encode()
+                          ).hexdigest()[:32]
 
 
 def make_reset_token(app: App, user: AbstractBaseUser) -> str:
