@@ -823,6 +823,17 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
     a pydantic model or dataclass) validates and filters the value, ``status_code``
     sets the status.  ``None`` when neither applies."""
     model = response_model(func, options)
+    if model is None and "response_model" not in options:
+        returned = _type_hints(func).get("return")
+        if isinstance(returned, str) and returned not in ("None", "str", "Any"):
+            # A name only imported for type checkers, or a class defined in a function:
+            # the annotation cannot filter anything, and saying nothing would hide a leak.
+            import logging
+
+            logging.getLogger("heron.params").warning(
+                "%s: the return annotation %r cannot be resolved, so it does not validate "
+                "or filter the view's answers; import it at module level or pass "
+                "response_model=", where, returned)
     status: int | None = options.get("status_code")
     if model is None and status is None:
         return None

@@ -511,3 +511,17 @@ def test_a_body_read_by_a_dependency_counts_as_the_views_body(api: App) -> None:
     assert info.value.id == "heron.params.E003"
     api.router._specs = [s for s in api.router._specs if s.path != "/two"]
     assert TestClient(api).post("/one", json={"name": "o", "price": 1}).text == "oo"
+
+
+def test_an_unresolvable_return_annotation_is_reported_at_startup(
+        api: App, caplog: pytest.LogCaptureFixture) -> None:
+    class Hidden(BaseModel):  # defined in a function: the string annotation cannot resolve
+        id: int
+
+    @api.get("/hidden")
+    async def hidden() -> Hidden:
+        return Hidden(id=1)
+
+    with caplog.at_level("WARNING", logger="heron.params"):
+        api.routes()
+    assert "'Hidden' cannot be resolved" in caplog.text
