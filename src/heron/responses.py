@@ -250,13 +250,13 @@ def json_dumps(content: Any) -> bytes:
     try:
         return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
     except TypeError as exc:
-        if "64-bit" not in str(exc):
-            raise
-        return _dumps_big_integers(content)
+        return _dumps_big_integers(content, exc)
 
 
-def _dumps_big_integers(content: Any) -> bytes:
+def _dumps_big_integers(content: Any, error: TypeError) -> bytes:
     # orjson stops at 64-bit integers; JSON itself has no limit (Python's json has none).
+    if "64-bit" not in str(error):
+        raise error
     import json
 
     def default(obj: Any) -> Any:
@@ -276,9 +276,7 @@ class JSONResponse(Response):
         try:
             return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
         except TypeError as exc:
-            if "64-bit" not in str(exc):
-                raise
-            return _dumps_big_integers(content)
+            return _dumps_big_integers(content, exc)
 
 
 class RedirectResponse(Response):
