@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
+import functools
 import inspect
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
@@ -186,7 +187,7 @@ class Plan:
 
 def _type_hints(func: Callable[..., Any]) -> dict[str, Any]:
     target = func if inspect.isfunction(func) or inspect.ismethod(func) else type(func).__call__
-    while isinstance(target, __import__("functools").partial):
+    while isinstance(target, functools.partial):
         target = target.func
     try:
         return typing.get_type_hints(target, include_extras=True)
@@ -431,7 +432,7 @@ def analyse(func: Callable[..., Any], path_params: Any, where: str) -> Plan:
             f"{where} takes more than one body ({', '.join(p.name for p in bodies)}); "
             "put them in one model", id="heron.params.E003")
     target = func
-    while isinstance(target, __import__("functools").partial):
+    while isinstance(target, functools.partial):
         target = target.func
     return Plan(func, parameters, is_async_callable(func),
                 inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target))

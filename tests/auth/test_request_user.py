@@ -272,3 +272,18 @@ def test_too_many_failures_get_429_in_one_process(site: AuthAppFactory, path: st
         assert response.status_code == 429
         assert 1 <= int(response.headers["retry-after"]) <= app.settings.login_throttle_window
         assert log_in(client, "nobody", path=path).status_code == 400  # other names go on
+
+
+@pytest.mark.parametrize("path", ["/me", "/ame"])
+def test_a_session_with_a_malformed_user_id_is_anonymous_and_ended(app: App, path: str) -> None:
+    @app.post("/plant")
+    def plant(request: Request) -> str:  # what a forged or stale session could hold
+        request.session["_auth_user_id"] = "not a number"
+        request.session["_auth_user_hash"] = "x"
+        return "planted"
+
+    with TestClient(app) as client:
+        token = client.get("/csrf").text
+        assert client.post("/plant", headers={"x-csrf-token": token}).text == "planted"
+        assert client.get(path).json()["authenticated"] is False
+        assert COOKIE not in client.cookies  # the session was ended

@@ -42,10 +42,9 @@ Guard = Callable[[Request], Awaitable[Response | None]]
 
 
 def _route_is_sync(request: Request) -> bool:
-    from heron.concurrency import is_async_callable
-
+    # The plan says it, made at startup: no inspection per request.
     route = request.scope.get("route")
-    return route is not None and not is_async_callable(route.endpoint)
+    return route is not None and route.plan is not None and not route.plan.is_async
 
 
 def _wants_api(request: Request) -> bool:
@@ -54,13 +53,18 @@ def _wants_api(request: Request) -> bool:
     return "authorization" in request.headers or wants_json(request)
 
 
-def login_url(conn: HTTPConnection, setting: str | None = None) -> str:
-    """The ``login_url`` setting as a path (it may be a route name)."""
-    target = setting or conn.app.settings.login_url
+def resolve_url(conn: HTTPConnection, target: str) -> str:
+    """A path as it is, or the path of a route name (``"auth:login"``), mount prefix
+    included: what the ``login_url`` and ``*_redirect_url`` settings hold."""
     if "/" in target:
         return target
     root: str = conn.scope.get("root_path", "")
     return root + conn.app.url_path_for(target)
+
+
+def login_url(conn: HTTPConnection, setting: str | None = None) -> str:
+    """The ``login_url`` setting as a path (it may be a route name)."""
+    return resolve_url(conn, setting or conn.app.settings.login_url)
 
 
 def _to_login(request: Request) -> Response:

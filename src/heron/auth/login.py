@@ -10,15 +10,18 @@ the view runs, so ``request.user`` is then ready in both.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from heron.auth.models import utcnow
 from heron.auth.users import get_user_model
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
+
     from heron.auth.models import AbstractBaseUser
     from heron.requests import HTTPConnection
 
@@ -134,6 +137,26 @@ def _bearer(conn: HTTPConnection) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+def _lookup(conn: HTTPConnection) -> tuple[Select[Any] | None, Callable[[Any], User]]:
+    """The one query that finds the request's user (``None``: no query needed), and
+    what turns its row into ``request.user``; the sync and async loaders run it."""
+    token = _bearer(conn)
+    if token is not None:
+        from heron.auth.tokens import token_query, token_user
+
+        return token_query(conn.app, token), token_user
+    claim = _claim(conn)
+    if claim is None:
+        return None, lambda _: ANONYMOUS
+    user_id, claimed = claim
+    try:
+        ident = int(user_id)
+    except (TypeError, ValueError):
+        return None, lambda _: _accept(conn, None, claimed)
+    model: Any = get_user_model(conn.app)
+    return select(model).where(model.id == ident), lambda found: _accept(conn, found, claimed)
+
+
 def get_user(conn: HTTPConnection) -> User:
     """``request.user`` in sync code: loads the user with ``db.session`` once.
 
@@ -155,19 +178,10 @@ def get_user(conn: HTTPConnection) -> User:
         )
     from heron.db import db
 
-    token = _bearer(conn)
-    if token is not None:
-        from heron.auth.tokens import token_query, token_user
-
-        found = db.session.execute(token_query(conn.app, token)).scalar_one_or_none()
-        user = token_user(found)
-    else:
-        claim = _claim(conn)
-        user = ANONYMOUS
-        if claim is not None:
-            model = get_user_model(conn.app)
-            user = _accept(conn, _get(db.session.get, model, claim[0]), claim[1])
-    conn.scope[SCOPE_KEY] = user
+    statement, finish = _lookup(conn)
+    found = None if statement is None else \
+        db.session.execute(statement).scalar_one_or_none()
+    user = conn.scope[SCOPE_KEY] = finish(found)
     return user
 
 
@@ -179,39 +193,14 @@ async def aget_user(conn: HTTPConnection) -> User:
     _require_auth(conn)
     from heron.db import db
 
-    token = _bearer(conn)
-    if token is not None:
-        from heron.auth.tokens import token_query, token_user
-
-        result = await db.async_session.execute(token_query(conn.app, token))
-        user = token_user(result.scalar_one_or_none())
-    else:
-        if conn.scope.get("heron.session") is None and \
-                conn.app.settings.session_cookie_name in conn.cookies:
-            await conn.load_session()
-        claim = _claim(conn)
-        user = ANONYMOUS
-        if claim is not None:
-            model = get_user_model(conn.app)
-            found = await _aget(db.async_session.get, model, claim[0])
-            user = _accept(conn, found, claim[1])
-    conn.scope[SCOPE_KEY] = user
+    if _bearer(conn) is None and conn.scope.get("heron.session") is None and \
+            conn.app.settings.session_cookie_name in conn.cookies:
+        await conn.load_session()  # a server-side store: read it without blocking
+    statement, finish = _lookup(conn)
+    found = None if statement is None else \
+        (await db.async_session.execute(statement)).scalar_one_or_none()
+    user = conn.scope[SCOPE_KEY] = finish(found)
     return user
-
-
-def _get(get: Any, model: Any, ident: Any) -> Any:
-    try:
-        return get(model, int(ident))
-    except (TypeError, ValueError):
-        return None
-
-
-async def _aget(get: Any, model: Any, ident: Any) -> Any:
-    try:
-        ident = int(ident)
-    except (TypeError, ValueError):
-        return None
-    return await get(model, ident)
 
 
 # -- logging in and out ---------------------------------------------------------

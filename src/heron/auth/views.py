@@ -37,7 +37,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from heron.auth.guards import login_required, safe_next
+from heron.auth.guards import login_required, resolve_url, safe_next
 from heron.auth.login import alogin, logout
 from heron.auth.login import update_session_auth_hash as keep_session
 from heron.auth.reset import make_reset_token, read_reset_token, reset_token_matches
@@ -88,14 +88,6 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, 303)
 
 
-def _path(conn: HTTPConnection, target: str) -> str:
-    """A path, or the path of a route name (a ``*_redirect_url`` setting is either)."""
-    if "/" in target:
-        return target
-    root: str = conn.scope.get("root_path", "")
-    return root + conn.app.url_path_for(target)
-
-
 def _next(conn: HTTPConnection, form: FormData | None = None) -> str | None:
     """The safe ``next`` of the form's hidden field, or else of the query string."""
     wanted = _text(form, "next") if form is not None else ""
@@ -139,12 +131,14 @@ def _new_password_errors(request: Request, form: FormData,
 
 
 def _email_error(email: str) -> str | None:
-    """A light check: mail delivery is the real one."""
+    """The syntax check of email-validator (what ``EmailStr`` uses); delivery is the real one."""
+    from email_validator import EmailNotValidError, validate_email
+
     if not email:
         return "Enter an email address."
-    local, _, domain = email.rpartition("@")
-    if not local or "." not in domain.strip(".") or len(email) > 254 \
-            or any(c.isspace() or not c.isprintable() for c in email):
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
         return "Enter a valid email address."
     return None
 
@@ -199,7 +193,7 @@ async def login_view(request: Request) -> Response:
         message = WRONG_LOGIN.format(values["login_label"].lower())
         return await _page(request, "auth/login.html", 400, error=message, **values)
     await alogin(request, user)
-    return _see_other(next_url or _path(request, request.app.settings.login_redirect_url))
+    return _see_other(next_url or resolve_url(request, request.app.settings.login_redirect_url))
 
 
 @router.post("/logout", name="logout", include_in_schema=False)
@@ -207,7 +201,7 @@ async def logout_view(request: Request) -> Response:
     """End the session (POST only: a link or an image cannot log anyone out)."""
     if request.app.settings.session_cookie_name in request.cookies:
         logout(request)
-    return _see_other(_path(request, request.app.settings.logout_redirect_url))
+    return _see_other(resolve_url(request, request.app.settings.logout_redirect_url))
 
 
 # -- changing the password ----------------------------------------------------------
@@ -247,7 +241,7 @@ async def password_change(request: Request) -> Response:
     await run_in_threadpool(user.set_password, _text(form, "password1"), request.app.settings)
     await db.async_session.commit()
     keep_session(request, user)
-    return _see_other(_path(request, "auth:password_change_done"))
+    return _see_other(resolve_url(request, "auth:password_change_done"))
 
 
 @router.get("/password/change/done", name="password_change_done", include_in_schema=False)
@@ -346,7 +340,7 @@ async def password_reset(request: Request) -> Response:
                            error=message)
     for user in await _users_with_email(request.app, email):
         await _send_reset_mail(request, user)
-    return _see_other(_path(request, "auth:password_reset_done"))
+    return _see_other(resolve_url(request, "auth:password_reset_done"))
 
 
 @router.get("/password/reset/done", name="password_reset_done", include_in_schema=False)
@@ -403,7 +397,7 @@ async def password_reset_confirm(request: Request, token: str) -> Response:
     await session.commit()
     set_committed_value(user, "password", new_hash)
     flash(request, "Your password has been set. You may log in now.", "success")
-    return _see_other(_path(request, "auth:login"))
+    return _see_other(resolve_url(request, "auth:login"))
 
 
 # -- signing up ---------------------------------------------------------------------
@@ -479,6 +473,6 @@ async def signup(request: Request) -> Response:
                 f"A user with that {_login_label(model).lower()} already exists."]
         else:
             await alogin(request, user)  # commits the new user too
-            return _see_other(next_url or _path(request,
+            return _see_other(next_url or resolve_url(request,
                                                        request.app.settings.login_redirect_url))
     return await _page(request, "auth/signup.html", 422, errors=errors, **values)
