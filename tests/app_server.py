@@ -26,8 +26,10 @@ class AppServer:
     """``heron run APP`` in a subprocess on 127.0.0.1; :meth:`stop` always ends it."""
 
     def __init__(self, app: str, *, cwd: Path, env: Mapping[str, str],
-                 ready_path: str = "/", start_timeout: float = 30.0) -> None:
+                 ready_path: str = "/", start_timeout: float = 30.0,
+                 args: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.args = args
         self.cwd = cwd
         self.env = dict(env)
         self.ready_path = ready_path
@@ -60,7 +62,8 @@ class AppServer:
 
     def _spawn(self) -> None:
         heron = Path(sys.executable).with_name("heron")
-        command = [str(heron), "run", self.app, "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [str(heron), "run", self.app, "--host", "127.0.0.1", "--port", str(self.port),
+                   *self.args]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 command, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out,

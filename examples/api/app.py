@@ -168,6 +168,30 @@ async def delete_task(task: FoundTask, session: DBSession) -> None:
     await session.delete(task)
 
 
+@app.get("/", include_in_schema=False)
+async def home() -> str:
+    """A page for people who open the API in a browser: where its documentation is."""
+    return HOME_PAGE
+
+
+HOME_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Tasks API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body>
+<h1>Tasks API</h1>
+<p>A typed JSON API for a to-do list, built with heron.</p>
+<ul>
+  <li><a href="/docs">Read the API's documentation</a> and try each operation.</li>
+  <li><a href="/openapi.json">The OpenAPI document</a> (<code>/openapi.json</code>).</li>
+  <li><a href="/api/tasks">The tasks</a> (<code>GET /api/tasks</code>).</li>
+  <li><a href="/api/health">Health</a> (<code>GET /api/health</code>).</li>
+</ul>
+</body>
+</html>
+"""
+
+
 @api.get("/health", tags=["meta"])
 async def health() -> Health:
     """Whether the API is up."""

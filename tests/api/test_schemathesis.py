@@ -47,7 +47,7 @@ def server_env(database_url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     if not (BIN / "schemathesis").exists():
-        message = "schemathesis is not installed: pip install -e '.[test]'"
+        message = "schemathesis is not installed: pip install -e '.[testsuite]'"
         if os.environ.get("CI", "").strip().lower() == "true":
             pytest.fail(message + " (CI=true: failing instead of skipping)", pytrace=False)
         pytest.skip(message)

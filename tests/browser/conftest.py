@@ -46,7 +46,7 @@ def playwright() -> Iterator[Playwright]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        unavailable("the playwright package is not installed: pip install -e '.[test]' "
+        unavailable("the playwright package is not installed: pip install -e '.[testsuite]' "
                     "(heron uses the system's Chromium; `playwright install` is not needed)")
     if not os.access(CHROMIUM, os.X_OK):
         unavailable(f"{CHROMIUM} is missing: apt-get install chromium")

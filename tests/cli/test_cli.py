@@ -142,3 +142,25 @@ def test_bad_environment_value_is_reported_with_its_id(
     assert result.exit_code == 1
     assert "heron.settings.E002" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["routes", "check", "shell"])
+def test_every_command_takes_the_app_as_argument_or_option(project: Path,
+                                                           command: str) -> None:
+    (project / "other.py").write_text("from app import app as site\n")
+    extra = ["-c", "print(app.router)"] if command == "shell" else []
+    for naming in (["other:site"], ["--app", "other:site"]):
+        result = CliRunner().invoke(main, [command, *naming, *extra])
+        assert result.exit_code == 0, (naming, result.output)
+    # naming two different apps is a usage error, not a guess
+    result = CliRunner().invoke(main, [command, "other:site", "--app", "app:app", *extra])
+    assert result.exit_code == 2
+    assert "Two apps named" in result.output
+
+
+def test_commands_with_their_own_arguments_take_app_as_an_option() -> None:
+    for command in (["changepassword"], ["db", "migrate"], ["db", "current"],
+                    ["createsuperuser"], ["run"]):
+        result = CliRunner().invoke(main, [*command, "--help"])
+        assert result.exit_code == 0
+        assert "--app APP" in result.output, command

@@ -104,10 +104,20 @@ def test_the_life_of_a_migration(tmp_path: Path) -> None:
     assert f"<base> -> {ids['app']} (app)" in history
     assert "<base> -> heron_0001 (heron)" in history
 
-    assert project.heron("migrate").stdout.strip() == "The database is up to date."
-    current = project.heron("current").stdout
-    assert ids["library"] in current
-    assert "heron_0001" in current
+    # migrate says what it applied, in order, then a summary
+    assert project.heron("migrate").stdout.splitlines() == [
+        f"  Applied app: {ids['app']} v1",
+        f"  Applied library: {ids['library']} v1",
+        "Applied 2 migrations; the database is up to date.",
+    ]
+    assert project.heron("migrate").stdout.strip() == (
+        "No migrations to apply: the database is up to date.")
+    # the head of each branch (the app's v1 is implied by library's)
+    assert project.heron("current").stdout.splitlines() == [
+        'heron: heron_0001 heron\'s sessions table (session_backend = "database").',
+        f"library: {ids['library']} v1",
+        "The database is up to date.",
+    ]
 
     result = project.heron("makemigrations", "-m", "nothing")
     assert result.stdout.strip() == "No changes in models."
@@ -166,11 +176,42 @@ def test_makemigrations_empty_starts_the_apps_branch(tmp_path: Path) -> None:
 
 
 def test_downgrade_to_base_drops_every_table(project: Project) -> None:
+    ids = revision_ids(project)
     result = project.heron("downgrade", "base")
-    assert result.stdout.strip() == "Downgraded to base."
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "Reverted 3 migrations; downgraded to base."
+    assert sorted(lines[:-1]) == sorted([
+        f"  Reverted library: {ids['library']} v1", f"  Reverted app: {ids['app']} v1",
+        '  Reverted heron: heron_0001 heron\'s sessions table (session_backend = "database").'])
     assert project.tables() == {"alembic_version"}
     assert project.versions() == set()
-    assert project.heron("current").stdout.strip() == ""
+    assert project.heron("current").stdout.splitlines() == [
+        "No migration is applied (every one was downgraded).",
+        "3 migrations not applied yet; run `heron db migrate`.",
+    ]
+
+
+def test_current_on_a_database_without_herons_tables_says_so(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.use("v1")
+    result = project.heron("current")
+    assert result.stdout.strip() == ("The database has no heron tables yet (no migration was "
+                                     "ever applied); run `heron db migrate`.")
+    assert "alembic_version" not in project.tables()
+
+
+def test_the_app_is_named_before_or_after_the_subcommand(migrated: Project,
+                                                         tmp_path: Path) -> None:
+    """``heron db --app X migrate``, ``heron db migrate --app X`` and ``HERON_APP``."""
+    project = Project(tmp_path)
+    shutil.copytree(migrated.root, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "app.py").rename(tmp_path / "site_app.py")
+    up_to_date = "No migrations to apply: the database is up to date."
+    assert project.heron("--app", "site_app:app", "migrate").stdout.strip() == up_to_date
+    assert project.heron("migrate", "--app", "site_app:app").stdout.strip() == up_to_date
+    assert project.heron("migrate", env={"HERON_APP": "site_app"}).stdout.strip() == up_to_date
+    result = project.heron("current", "--app", "nosuch:app", status=2)
+    assert "Could not import module 'nosuch'" in result.stderr
 
 
 def test_reset(project: Project) -> None:

@@ -292,3 +292,13 @@ def test_committed_migrations_match_the_models(tmp_path: Path) -> None:
     checked = heron_db("check", database_url=url, cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert "Models and migrations agree" in checked.stdout
+
+
+def test_the_home_page_links_to_the_documentation(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    for link in ('href="/docs"', 'href="/openapi.json"', 'href="/api/tasks"'):
+        assert link in response.text
+    # a page for people, not part of the API's contract
+    assert "/" not in client.get("/openapi.json").json()["paths"]

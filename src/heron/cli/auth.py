@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from heron.cli._app import load_app
+from heron.cli._app import app_options, load_app
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -28,8 +28,6 @@ ENV_PREFIX = "HERON_SUPERUSER_"
 #: Wrong passwords ``heron changepassword`` allows before giving up.
 PASSWORD_ATTEMPTS = 3
 
-app_option = click.option("--app", "app_spec", metavar="APP", envvar="HERON_APP",
-                          help="module:attr of the app (default: HERON_APP or app.py).")
 
 
 class _Abort(Exception):
@@ -239,20 +237,20 @@ def _prompt_values(app: App, model: type[AbstractBaseUser], options: dict[str, s
 
 
 @click.command("createsuperuser")
-@app_option
+@app_options()
 @click.option("--username", default=None, help="The login (the user model's USERNAME_FIELD).")
 @click.option("--email", default=None, help="The email address.")
 @click.option("--noinput", "--no-input", "noinput", is_flag=True,
               help="Ask nothing: read HERON_SUPERUSER_USERNAME, HERON_SUPERUSER_EMAIL and "
                    "HERON_SUPERUSER_PASSWORD (no password: one that never matches).")
-def createsuperuser_command(app_spec: str | None, username: str | None, email: str | None,
+def createsuperuser_command(app: str | None, username: str | None, email: str | None,
                             noinput: bool) -> None:
     """Create a user with every permission (staff and superuser).
 
     Asks for the login, the model's REQUIRED_FIELDS and the password (twice);
     the password validators run, and at the keyboard may be bypassed.
     """
-    with _user_model(app_spec) as (application, model):
+    with _user_model(app) as (application, model):
         # --username is the login whatever the field is called; a model that logs
         # in by email takes --email too.
         options: dict[str, str | None] = {"email": email}
@@ -271,9 +269,9 @@ def createsuperuser_command(app_spec: str | None, username: str | None, email: s
 
 
 @click.command("changepassword")
-@app_option
+@app_options(positional=False)
 @click.argument("username", required=False)
-def changepassword_command(app_spec: str | None, username: str | None) -> None:
+def changepassword_command(app: str | None, username: str | None) -> None:
     """Set the password of USERNAME (default: your operating-system user name).
 
     Asks for it twice; the password validators run; gives up after three tries.
@@ -288,7 +286,7 @@ def changepassword_command(app_spec: str | None, username: str | None) -> None:
             username = getpass.getuser()
         except (KeyError, OSError):  # no name for this process's user (a container, say)
             raise click.UsageError("Name the user: heron changepassword USERNAME") from None
-    with _user_model(app_spec) as (application, model):
+    with _user_model(app) as (application, model):
         user = db.session.execute(find_user(model, username)).scalar_one_or_none()
         if user is None:
             _fail(f"No user has the {model.USERNAME_FIELD} {username!r}.")

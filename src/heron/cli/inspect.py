@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from heron.cli._app import app_argument, load_app
+from heron.cli._app import app_options, load_app
 from heron.exceptions import ImproperlyConfigured
 
 
@@ -17,7 +17,7 @@ def _handler_name(endpoint: object) -> str:
 
 
 @click.command("routes")
-@app_argument
+@app_options()
 def routes_command(app: str | None) -> None:
     """List every route: methods, path, name and handler."""
     application, _ = load_app(app)
@@ -36,7 +36,7 @@ def routes_command(app: str | None) -> None:
 
 
 @click.command("check")
-@app_argument
+@app_options()
 def check_command(app: str | None) -> None:
     """Check the app's configuration; exit non-zero when something is wrong."""
     application, spec = load_app(app)

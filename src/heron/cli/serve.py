@@ -1,4 +1,10 @@
-"""``heron run``: serve the app with uvicorn (default) or granian."""
+"""``heron run``: serve the app with uvicorn (default) or granian.
+
+The server loads the app through :func:`served_app`, a factory that imports the
+app named in ``HERON_RUN_APP`` and applies ``--debug``/``--no-debug`` on top of
+whatever the code set: the command line wins, in the server's worker and reload
+processes too.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 
 import click
 
-from heron.cli._app import app_argument, load_app
+from heron.cli._app import app_options, load_app
 from heron.exceptions import MissingDependency
 
 
@@ -33,7 +39,7 @@ def _log_config(level: str) -> dict[str, Any]:
 
 
 @click.command("run")
-@app_argument
+@app_options()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
 @click.option("--reload", is_flag=True, help="Restart when code changes (development).")
@@ -42,22 +48,47 @@ def _log_config(level: str) -> dict[str, Any]:
 @click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn",
               show_default=True, help="ASGI server to run the app with.")
 @click.option("--debug/--no-debug", default=None,
-              help="Turn debug on or off (sets HERON_DEBUG). Never debug in production.")
+              help="Turn debug on or off, over HERON_DEBUG and App(debug=...). "
+                   "Never debug in production.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def run_command(app: str | None, host: str, port: int, reload: bool, workers: int,
                 server: str, debug: bool | None, log_level: str) -> None:
     """Serve APP over HTTP (http://127.0.0.1:8000 by default)."""
     if debug is not None:
-        os.environ["HERON_DEBUG"] = "1" if debug else "0"
+        os.environ["HERON_DEBUG"] = os.environ[_DEBUG_VARIABLE] = "1" if debug else "0"
     application, spec = load_app(app)  # fail here, clearly, before a server starts
+    os.environ[_APP_VARIABLE] = spec
     settings = getattr(application, "settings", None)
+    if debug is not None and settings is not None and settings.debug != debug:
+        click.echo(f"heron: {'--debug' if debug else '--no-debug'} overrides "
+                   f"debug={settings.debug} set in the app's code", err=True)
+    served_app()  # the app the server gets: the command line's debug applied
     mode = " (debug)" if getattr(settings, "debug", False) else ""
     click.echo(f"heron: serving {spec} on http://{host}:{port} with {server}{mode}", err=True)
     if server == "granian":
-        _run_granian(spec, host, port, reload, workers, log_level)
+        _run_granian(_FACTORY, host, port, reload, workers, log_level)
     else:
-        _run_uvicorn(spec, host, port, reload, workers, log_level)
+        _run_uvicorn(_FACTORY, host, port, reload, workers, log_level)
+
+
+_APP_VARIABLE = "HERON_RUN_APP"
+_DEBUG_VARIABLE = "HERON_RUN_DEBUG"
+_FACTORY = "heron.cli.serve:served_app"
+
+
+def served_app() -> Any:
+    """The app ``heron run`` serves (a factory for the server): the app named in
+    ``HERON_RUN_APP``, with ``HERON_RUN_DEBUG`` (``--debug``/``--no-debug``)
+    applied over the code's own setting."""
+    from heron._discovery import find_app
+
+    application, _ = find_app(os.environ[_APP_VARIABLE])
+    settings = getattr(application, "settings", None)
+    flag = os.environ.get(_DEBUG_VARIABLE)
+    if flag is not None and settings is not None:
+        settings.debug = flag == "1"
+    return application
 
 
 def _run_uvicorn(spec: str, host: str, port: int, reload: bool, workers: int,
@@ -76,6 +107,7 @@ def _run_uvicorn(spec: str, host: str, port: int, reload: bool, workers: int,
         proxy_headers=False,  # heron trusts proxies only when configured (trusted_proxies)
         server_header=False,
         lifespan="on",
+        factory=True,
         h11_max_incomplete_event_size=64 * 1024,
     )
 
@@ -88,6 +120,6 @@ def _run_granian(spec: str, host: str, port: int, reload: bool, workers: int,
         from granian.log import LogLevels
     except ImportError:
         raise MissingDependency("granian", "granian") from None
-    Granian(spec, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
+    Granian(spec, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
             reload=reload, log_level=LogLevels(log_level), log_access=False,
             log_dictconfig=_log_config(log_level)).serve()

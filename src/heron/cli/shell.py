@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from heron.cli._app import app_argument, load_app
+from heron.cli._app import app_options, load_app
 
 
 def shell_namespace(app: Any) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def shell_namespace(app: Any) -> dict[str, Any]:
 
 
 @click.command("shell")
-@app_argument
+@app_options()
 @click.option("--plain", is_flag=True, help="Use Python's own prompt even if IPython is installed.")
 @click.option("-c", "--command", default=None, help="Run this code instead of a prompt.")
 def shell_command(app: str | None, plain: bool, command: str | None) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +23,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, Table
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import Connection, MetaData, Table, inspect
 
 from heron.db.database import db
 from heron.db.models import Model
@@ -32,7 +32,7 @@ from heron.db.models import Model
 if TYPE_CHECKING:
     from heron.app import App
 
-__all__ = ["MigrationError", "Migrations", "Owner"]
+__all__ = ["MigrationError", "Migrations", "Owner", "Revision"]
 
 HERE = Path(__file__).parent
 
@@ -54,6 +54,18 @@ class Owner:
     module: str | None
     directory: Path
     shipped: bool = False
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One migration: its id, the branch (component) it belongs to, and its message."""
+
+    id: str
+    branch: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.branch}: {self.id} {self.message}"
 
 
 class Migrations:
@@ -346,20 +358,62 @@ class Migrations:
                 heads += [head for head in found if head not in heads]
         return heads
 
-    def migrate(self, target: str = "heads") -> None:
+    def migrate(self, target: str = "heads",
+                on_apply: Callable[[Revision], None] | None = None) -> list[Revision]:
         """Upgrade the database to ``target`` (every branch's head by default),
         then run the components' ``post_migrate(app)`` hooks (heron.auth makes
-        the permission rows there)."""
-        with self.connect() as connection:
-            self._forget_implied_versions(connection)
-            command.upgrade(self.config(connection=connection), target)
-        post_migrate(self.app)
+        the permission rows there).
 
-    def downgrade(self, target: str) -> None:
-        """Downgrade to ``target``: a revision id, ``label@-1``, or ``base``."""
+        Args:
+            target: a revision id, ``label@head``, or ``heads``.
+            on_apply: called with each revision as soon as it is applied (the
+                command line prints progress with it).
+
+        Returns:
+            The revisions applied, in order; empty when the database was up to date.
+        """
         with self.connect() as connection:
-            command.downgrade(self.config(connection=connection), target)
             self._forget_implied_versions(connection)
+            applied = self._steps(connection, on_apply,
+                                  lambda config: command.upgrade(config, target))
+        post_migrate(self.app)
+        return applied
+
+    def downgrade(self, target: str,
+                  on_revert: Callable[[Revision], None] | None = None) -> list[Revision]:
+        """Downgrade to ``target``: a revision id, ``label@-1``, or ``base``.
+
+        Returns:
+            The revisions undone, in order.
+        """
+        with self.connect() as connection:
+            reverted = self._steps(connection, on_revert,
+                                   lambda config: command.downgrade(config, target))
+            self._forget_implied_versions(connection)
+        return reverted
+
+    def _steps(self, connection: Connection, report: Callable[[Revision], None] | None,
+               run: Callable[[Config], None]) -> list[Revision]:
+        """Run an upgrade or downgrade, collecting (and reporting) each revision it ran."""
+        done: list[Revision] = []
+
+        def on_version_apply(*, step: Any, **_: Any) -> None:
+            if step.is_migration and step.up_revision is not None:
+                revision = self.describe(step.up_revision)
+                done.append(revision)
+                if report is not None:
+                    report(revision)
+
+        run(self.config(connection=connection, on_version_apply=on_version_apply))
+        return done
+
+    def describe(self, script: Script) -> Revision:
+        """The :class:`Revision` of one of Alembic's scripts: its branch is the
+        owner whose folder holds it."""
+        folder = Path(script.path).parent.resolve()
+        branch = next((o.label for o in self.owners if o.directory.resolve() == folder),
+                      ",".join(sorted(script.branch_labels)) or "?")
+        return Revision(script.revision, branch, (script.doc or "").strip())
 
     def _forget_implied_versions(self, connection: Connection) -> None:
         """Remove from ``alembic_version`` the revisions another one there implies.
@@ -386,9 +440,21 @@ class Migrations:
     def history(self) -> None:
         command.history(self.config(), indicate_current=False)
 
-    def current(self) -> None:
+    def current(self) -> list[Revision] | None:
+        """The revisions the database is at (one per branch head), or ``None`` when
+        it has no migration table at all (``heron db migrate`` never ran on it)."""
         with self.connect() as connection:
-            command.current(self.config(connection=connection), verbose=False)
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            heads = sorted(self.applied(connection))
+        script = self.script()
+        found = [self.describe(s) for s in map(script.get_revision, heads) if s is not None]
+        return sorted(found, key=lambda revision: (revision.branch, revision.id))
+
+    def pending_count(self) -> int:
+        """How many migrations are not yet applied."""
+        with self.connect() as connection:
+            return len(self.pending(connection))
 
     def sql(self, target: str = "heads", start: str | None = None) -> str:
         """The SQL of the migrations, for a DBA to run by hand (offline mode)."""

@@ -26,6 +26,7 @@ def _options(dialect_name: str) -> dict[str, Any]:
         "compare_type": True,
         "compare_server_default": False,
         "process_revision_directives": attributes.get("process_revision_directives"),
+        "on_version_apply": attributes.get("on_version_apply") or (),
     }
 
 
