@@ -99,7 +99,7 @@ def test_path_parameter_must_be_last() -> None:
 def test_repeated_parameter_is_an_error() -> None:
     with pytest.raises(ImproperlyConfigured) as info:
         PathTemplate.parse("/x/{id}/{id}", DEFAULT_CONVERTERS)
-    assert info.value.id == "heron.routing.E006"
+    assert info.value.id == "heron.routing.E011"
 
 
 def test_bad_parameter_name_is_an_error() -> None:
@@ -111,7 +111,7 @@ def test_bad_parameter_name_is_an_error() -> None:
 def test_unbalanced_brace_is_an_error() -> None:
     with pytest.raises(ImproperlyConfigured) as info:
         PathTemplate.parse("/x/{id", DEFAULT_CONVERTERS)
-    assert info.value.id == "heron.routing.E006"
+    assert info.value.id == "heron.routing.E012"
 
 
 def test_path_must_start_with_a_slash() -> None:

@@ -146,6 +146,7 @@ def test_docs_exist_and_have_examples() -> None:
         "middleware.md", "settings.md", "websockets.md", "static-files.md", "testing.md",
         "cli.md", "sync-and-async.md", "templates.md", "sessions.md", "security.md",
         "database.md", "migrations.md", "passwords.md", "mail.md", "auth.md", "forms.md", "api.md",
+        "checks.md",
     }
     assert expected <= {p.name for p in DOCS.glob("*.md")}
     tested = {b.doc for b in BLOCKS if not b.skipped}

@@ -210,6 +210,20 @@ def test_bad_router_prefix(prefix: str) -> None:
     assert info.value.id == "heron.routing.E007"
 
 
+@pytest.mark.parametrize("name", ["", "a:b"])
+def test_bad_router_name_is_e013(name: str) -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+        Router(name=name)
+    assert info.value.id == "heron.routing.E013"
+
+
+@pytest.mark.parametrize("name", ["", "a:b"])
+def test_bad_route_name_is_e014(name: str) -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+        Router().add_route("/x", lambda: "x", name=name)
+    assert info.value.id == "heron.routing.E014"
+
+
 def test_router_before_hook_runs_only_for_its_routes(app: App) -> None:
     seen: list[str] = []
     router = Router(prefix="/r")
@@ -499,12 +513,12 @@ def test_mount_name_in_a_named_router_is_namespaced(app: App) -> None:
     assert app.url_for("blog:files", path="a.txt") == "/blog/files/a.txt"
 
 
-def test_mount_and_route_with_the_same_name_is_e002(app: App) -> None:
+def test_mount_and_route_with_the_same_name_is_e010(app: App) -> None:
     async def raw(scope: Scope, receive: Receive, send: Send) -> None:
         raise AssertionError("not called")
 
     app.get("/docs", name="docs")(lambda: "docs")
     app.mount("/manual", raw, name="docs")
     (problem,) = app.check()
-    assert problem.id == "heron.routing.E002"
+    assert problem.id == "heron.routing.E010"
     assert "/manual" in str(problem)

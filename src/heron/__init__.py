@@ -6,11 +6,12 @@ own packages (``heron.testing``, ``heron.middleware``, ...).
 
 from heron.__about__ import __version__
 from heron._files import FileResponse
-from heron.app import App, Middleware
+from heron.app import Middleware
 from heron.concurrency import run_async, run_in_threadpool
 from heron.converters import Converter
 from heron.csrf import csrf_exempt
 from heron.datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
+from heron.defaults import App
 from heron.exceptions import (
     HTTPException,
     ImproperlyConfigured,

@@ -3,9 +3,14 @@ on first request, so that apps which never serve their schema never load it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from heron.plugins import Plugin
 from heron.requests import Request
+from heron.routing import Route
+
+if TYPE_CHECKING:
+    from heron.app import App
 
 
 async def openapi_document(request: Request) -> Any:
@@ -24,3 +29,39 @@ async def docs_asset(request: Request, name: str) -> Any:
     from heron.openapi.views import docs_asset as view
 
     return await view(request, name)
+
+
+class OpenAPIPlugin(Plugin):
+    """Serves the OpenAPI document at ``openapi_url`` and the docs page at ``docs_url``.
+
+    It lives here, not in :mod:`heron.openapi`, so that an app that never serves
+    its schema never imports the generator.
+    """
+
+    name = "heron.openapi"
+    route_options = frozenset({
+        "tags", "summary", "description", "responses", "deprecated", "include_in_schema",
+        "operation_id",
+    })
+
+    def routes(self, app: App) -> None:
+        settings = app.settings
+        if settings.openapi_url is None:
+            return
+        # The app's own routes win: nothing is added at (or, for the docs, under) their paths.
+        taken = {item.path for item in app.router.flatten(app.converters)
+                 if isinstance(item, Route)}
+        if settings.openapi_url not in taken:
+            app.router.add_route(settings.openapi_url, openapi_document, ["GET"],
+                                 "heron_openapi", include_in_schema=False)
+        if settings.docs_url is not None:
+            docs = settings.docs_url.rstrip("/") or "/"
+            if not any(path == docs or path.startswith(docs.rstrip("/") + "/")
+                       for path in taken):
+                app.router.add_route(docs, docs_page, ["GET"], "heron_docs",
+                                     include_in_schema=False)
+                app.router.add_route(docs.rstrip("/") + "/assets/{name}", docs_asset,
+                                     ["GET"], "heron_docs_asset", include_in_schema=False)
+
+
+plugin = OpenAPIPlugin

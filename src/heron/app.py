@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -18,9 +18,9 @@ from heron._errors import error_response
 from heron._matcher import MountMatch, RouteMatch
 from heron._parsing import check_path
 from heron._scope import route_path
+from heron.checks import ConfigurationErrors, run_checks
 from heron.concurrency import configure_threadpool
 from heron.converters import DEFAULT_CONVERTERS, Converter
-from heron.csrf import UNSAFE_METHODS
 from heron.datastructures import State
 from heron.exceptions import (
     HTTPException,
@@ -31,6 +31,7 @@ from heron.exceptions import (
     WebSocketDisconnect,
 )
 from heron.params import build_call, build_hook, build_responder, takes_only_path_params
+from heron.plugins import Finalizer, Gate, Plugin, RequestHook, ResponseHook, load_plugin
 from heron.requests import ClientDisconnect, HTTPConnection, Request
 from heron.responses import RedirectResponse, Response, make_response
 from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, RouteDecorators, Router
@@ -39,11 +40,7 @@ from heron.types import ASGIApp, Receive, Scope, Send
 from heron.websockets import WebSocket, WebSocketState
 
 if TYPE_CHECKING:
-    from heron.cache import Cache
-    from heron.csrf import CSRFProtection
-    from heron.security import SecurityHeaders
-    from heron.sessions.manager import SessionManager
-    from heron.templating import Templates
+    import click
 
 __all__ = ["App", "Middleware"]
 
@@ -57,6 +54,8 @@ class Middleware:
 
     cls: Callable[..., ASGIApp]
     options: dict[str, Any] = field(default_factory=dict)
+    #: For plugins: inside the app's own middleware (compression) rather than around it.
+    inner: bool = False
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         return self.cls(app, **self.options)
@@ -74,7 +73,9 @@ class App(RouteDecorators):
         settings: a :class:`Settings` (or subclass) instance; when omitted one is
             made from ``HERON_*`` environment variables and ``.env``.
         components: packages (names or modules) to wire in: their routers,
-            templates, static files and ``setup(app)`` hooks.
+            templates, static files, ``plugin`` and ``setup(app)`` hooks.
+        plugins: :class:`~heron.plugins.Plugin` instances, classes or module
+            names to add after the default ones (see docs/architecture.md).
         middleware: :class:`Middleware` entries, outermost first.
         root: the folder of the app's own ``templates/`` and ``static/``;
             defaults to the folder of the module that created the app.
@@ -86,6 +87,7 @@ class App(RouteDecorators):
         settings: Settings | None = None,
         *,
         components: Sequence[str | ModuleType] = (),
+        plugins: Sequence[Plugin | type[Plugin] | str] = (),
         middleware: Sequence[Middleware] = (),
         root: str | os.PathLike[str] | None = None,
         **overrides: Any,
@@ -108,19 +110,29 @@ class App(RouteDecorators):
         #: Functions turning an exception into another (a lost database into a
         #: 503, say) before error handlers see it; ``None`` keeps it.
         self.exception_translators: list[Callable[[Exception], Exception | None]] = []
+        #: The plugins of this app by name, in the order they were added.
+        self.plugins: dict[str, Plugin] = {}
+        self._providers: dict[str, Callable[[], Any]] = {}
+        #: Loaders of request attributes plugins provide (``request.user``), by name.
+        self.request_attributes: dict[str, Callable[[Any], Any]] = {}
         self._stack: ASGIApp | None = None
-        self._templates: Templates | None = None
-        self._sessions: SessionManager | None = None
-        self._cache: Cache | None = None
-        self._hosts: Callable[[Scope], bool] | None = None
-        self._security: SecurityHeaders | None = None
-        self._csrf: CSRFProtection | None = None
-        self._session_preload = False
-        self._secure_redirect = False
-        self._api_routes_added = False
+        self._cli: click.Group | None = None
+        self._gates: tuple[Gate, ...] = ()
+        self._request_hooks: tuple[RequestHook, ...] = ()
+        self._response_hooks: tuple[ResponseHook, ...] = ()
+        self._finalizers: tuple[Finalizer, ...] = ()
+        self._plugin_routes_added = False
         self._names: dict[str, list[Route]] = {}
+        for plugin in self.default_plugins:
+            self.add_plugin(plugin)
         for spec in components:
             self.add_component(spec)
+        for plugin in plugins:
+            self.add_plugin(plugin)
+
+    #: Plugins every app of this class starts with (``heron.App`` lists heron's
+    #: batteries that are on by default; this core class has none).
+    default_plugins: tuple[Plugin | type[Plugin] | str, ...] = ()
 
     # -- registration -------------------------------------------------------
 
@@ -203,63 +215,69 @@ class App(RouteDecorators):
                 namespace = Router(name=component.name)
                 namespace.include(component.router)
                 self.router.include(namespace)
+        plugin = getattr(component.module, "plugin", None)
+        if plugin is not None:
+            self.add_plugin(plugin)
         if component.setup is not None:
             component.setup(self)
         return component
 
+    def add_plugin(self, spec: Plugin | type[Plugin] | str) -> Plugin:
+        """Add a :class:`~heron.plugins.Plugin` (an instance, a class or a module
+        holding ``plugin``) and call its ``setup(app)``.
+
+        Raises:
+            ImproperlyConfigured: it cannot be loaded, or its name is taken
+                (heron.plugins.E001-E003).
+        """
+        self._check_not_started()
+        plugin = load_plugin(spec)
+        name = plugin.name or type(plugin).__qualname__
+        if name in self.plugins:
+            if type(self.plugins[name]) is type(plugin):
+                return self.plugins[name]  # listed twice (a default, then explicitly)
+            raise ImproperlyConfigured(f"Two plugins are named {name!r}: "
+                                       f"{self.plugins[name]!r} and {plugin!r}",
+                                       id="heron.plugins.E003")
+        self.plugins[name] = plugin
+        plugin.setup(self)
+        self.request_attributes.update(plugin.request_attributes(self))
+        return plugin
+
+    def plugin(self, name: str) -> Plugin | None:
+        """The plugin called ``name``, or None when the app does not use it."""
+        return self.plugins.get(name)
+
+    @property
+    def cli(self) -> click.Group:
+        """A click group for the app's own commands, listed by ``heron --help``::
+
+            @app.cli.command()
+            def init_db():
+                ...
+        """
+        if self._cli is None:
+            import click
+
+            self._cli = click.Group(name="app", help="The app's own commands.")
+        return self._cli
+
+    def commands(self) -> list[click.Command]:
+        """Every command the app offers: its own (``app.cli``), then its plugins'."""
+        found: list[click.Command] = list(self.cli.commands.values())
+        for plugin in self.plugins.values():
+            found += plugin.commands(self)
+        return found
+
     # -- startup ------------------------------------------------------------
 
     def check(self) -> list[ImproperlyConfigured]:
-        """Every configuration problem found (what ``heron check`` prints)."""
-        problems = []
-        if not self.settings.secret_key and not self.settings.debug:
-            problems.append(ImproperlyConfigured(
-                "secret_key is not set. Set HERON_SECRET_KEY (or App(secret_key=...)) to a long "
-                "random value, e.g. the output of: python -c \"import secrets; "
-                "print(secrets.token_urlsafe(50))\"; or turn on debug for development",
-                id="heron.settings.E001",
-            ))
-        from heron.security import check_hosts
-
-        host_problem = check_hosts(self.settings)
-        if host_problem is not None:
-            problems.append(host_problem)
-        if self.settings.session_cookie_samesite.lower() not in ("lax", "strict", "none"):
-            problems.append(ImproperlyConfigured(
-                f"session_cookie_samesite is {self.settings.session_cookie_samesite!r}; use "
-                "'lax', 'strict' or 'none'", id="heron.sessions.E002"))
-        if self.settings.session_max_age <= 0:
-            problems.append(ImproperlyConfigured(
-                "session_max_age must be a positive number of seconds",
-                id="heron.sessions.E003"))
-        scheme = self.settings.cache_url.partition("://")[0].lower()
-        if scheme not in ("memory", "redis", "rediss", "unix"):
-            problems.append(ImproperlyConfigured(
-                f"cache_url {self.settings.cache_url.partition('://')[0]!r}:// is not a cache "
-                "store heron has; use memory:// or redis://host:port/db",
-                id="heron.cache.E001",
-            ))
-        if self.settings.session_backend != "cookie":
-            try:
-                self.sessions  # noqa: B018 (loads the backend)
-            except ImproperlyConfigured as exc:
-                problems.append(exc)
-        if self.settings.cors_allow_origins:
-            from heron.middleware.cors import CORSMiddleware
-
-            try:
-                CORSMiddleware(self, allow_origins=self.settings.cors_allow_origins,
-                               allow_credentials=self.settings.cors_allow_credentials)
-            except ImproperlyConfigured as exc:
-                problems.append(exc)
-        if self.settings.csrf:
-            from heron.csrf import CSRFProtection
-
-            try:
-                CSRFProtection(self.settings)
-            except ImproperlyConfigured as exc:
-                problems.append(exc)
+        """Every configuration problem found (what ``heron check`` prints): the
+        registered checks (:mod:`heron.checks`), each plugin's, and the routes'."""
+        problems = run_checks(self, [_core_settings_check] + [
+            plugin.checks for plugin in self.plugins.values()])
         if self._stack is None:  # a running app's routes are compiled and checked already
+            self._add_plugin_routes()
             try:
                 self._compile()
             except ImproperlyConfigured as exc:
@@ -273,70 +291,45 @@ class App(RouteDecorators):
         does not send lifespan events).
 
         Raises:
-            ImproperlyConfigured: for the first configuration problem found.
+            ConfigurationErrors: every configuration problem found, at once.
         """
         if self._stack is not None:
             return self._stack
-        self._add_api_routes()
         problems = self.check()
         if problems:
-            raise problems[0]
+            raise ConfigurationErrors(problems)
         configure_threadpool(self.settings.thread_pool_size)
-        self._setup_security()
+        plugins = list(self.plugins.values())
+        self._gates = tuple(g for p in plugins for g in p.gates(self))
+        self._request_hooks = tuple(h for p in plugins for h in p.request_hooks(self))
+        self._response_hooks = tuple(h for p in plugins for h in p.response_hooks(self))
+        self._finalizers = tuple(f for p in plugins for f in p.finalizers(self))
+        self._wrap_routes(plugins)
         self._stack = self._compose()
         return self._stack
 
-    def _setup_security(self) -> None:
-        from heron.csrf import CSRFProtection, is_exempt
-        from heron.security import HostValidator, SecurityHeaders, effective_hosts
-
-        settings = self.settings
-        hosts = HostValidator(effective_hosts(settings))
-        self._hosts = hosts.check  # with "*" it still refuses malformed Host headers
-        self._security = SecurityHeaders(settings)
-        self._csrf = CSRFProtection(settings) if settings.csrf else None
-        self._session_preload = settings.session_backend != "cookie"
-        self._secure_redirect = settings.secure_redirect
+    def _wrap_routes(self, plugins: list[Plugin]) -> None:
+        """Let each plugin wrap each route's handler, once."""
         for routes in self._names.values():
             for route in routes:
                 if not route.methods or route.is_websocket:
                     continue
-                route.security = self._security.for_view(route.endpoint)
-                route.csrf = (self._csrf is not None and not is_exempt(route.endpoint)
-                              and bool(route.methods & UNSAFE_METHODS))
-                if route.csrf:
-                    route.direct = None  # the check needs the request
+                handler = route.handler
+                for plugin in reversed(plugins):  # the first plugin ends outermost
+                    handler = plugin.wrap_route(self, route, handler)
+                if handler is not route.handler:
+                    route.handler = handler
+                    route.direct = None  # a wrapper needs the request
 
-    def _add_api_routes(self) -> None:
-        """The OpenAPI document and the docs page, at the URLs the settings give (once)."""
-        if self._api_routes_added:
+    def _add_plugin_routes(self) -> None:
+        """Routes plugins add from settings (the OpenAPI document...), once."""
+        if self._plugin_routes_added:
             return
-        self._api_routes_added = True
-        settings = self.settings
-        if settings.openapi_url is None:
-            return
-        from heron._api_routes import docs_asset, docs_page, openapi_document
-
-        # The app's own routes win: nothing is added at (or, for the docs, under) their paths.
-        taken = {item.path for item in self.router.flatten(self.converters)
-                 if isinstance(item, Route)}
-        if settings.openapi_url not in taken:
-            self.router.add_route(settings.openapi_url, openapi_document, ["GET"],
-                                  "heron_openapi", include_in_schema=False)
-        if settings.docs_url is not None:
-            docs = settings.docs_url.rstrip("/") or "/"
-            if not any(path == docs or path.startswith(docs.rstrip("/") + "/")
-                       for path in taken):
-                self.router.add_route(docs, docs_page, ["GET"], "heron_docs",
-                                      include_in_schema=False)
-                self.router.add_route(docs.rstrip("/") + "/assets/{name}", docs_asset,
-                                      ["GET"], "heron_docs_asset", include_in_schema=False)
+        self._plugin_routes_added = True
+        for plugin in list(self.plugins.values()):
+            plugin.routes(self)
 
     def _compile(self) -> None:
-        if "heron.auth" in self.extensions:
-            from heron.auth.guards import check_mounts
-
-            check_mounts(self.router)
         routes: list[Route] = []
         mounts: list[Mount] = []
         for item in self.router.flatten(self.converters):
@@ -372,7 +365,7 @@ class App(RouteDecorators):
                     raise ImproperlyConfigured(
                         f"The mount at {mount.prefix} and {names[mount.name][0].path} are both "
                         f"named {mount.name!r}; pass another name=...",
-                        id="heron.routing.E002",
+                        id="heron.routing.E010",
                     )
                 pseudo = Route(mount.prefix + "/{path:path}", mount.app, frozenset(), mount.name,
                                "", (), {})
@@ -429,39 +422,15 @@ class App(RouteDecorators):
         return handle_with_hooks
 
     def _compose(self) -> ASGIApp:
-        from heron.middleware.accesslog import AccessLogMiddleware
-        from heron.middleware.proxy import ProxyHeadersMiddleware
-
-        settings = self.settings
-        stack: ASGIApp = self._reenter
-        inner: list[Middleware] = []
-        if settings.gzip:
-            from heron.middleware.gzip import GZipMiddleware
-
-            inner.append(Middleware(GZipMiddleware, {"minimum_size": settings.gzip_min_size}))
-        if settings.debug:
-            from heron.middleware.timing import ServerTimingMiddleware
-
-            inner.append(Middleware(ServerTimingMiddleware))
         outer: list[Middleware] = []
-        if settings.trusted_proxies:
-            outer.append(Middleware(ProxyHeadersMiddleware, {"trusted": settings.trusted_proxies}))
-        if settings.access_log:
-            outer.append(Middleware(AccessLogMiddleware))
-        if settings.cors_allow_origins:
-            from heron.middleware.cors import CORSMiddleware
-
-            outer.append(Middleware(CORSMiddleware, {
-                "allow_origins": settings.cors_allow_origins,
-                "allow_credentials": settings.cors_allow_credentials,
-                "allow_methods": settings.cors_allow_methods,
-                "allow_headers": settings.cors_allow_headers,
-                "expose_headers": settings.cors_expose_headers,
-                "max_age": settings.cors_max_age,
-            }))
+        inner: list[Middleware] = []
+        for plugin in self.plugins.values():
+            for entry in plugin.middleware(self):
+                (inner if entry.inner else outer).append(entry)
         entries = [*outer, *self.user_middleware, *inner]
         if not entries:
             return self  # __call__ handles requests itself
+        stack: ASGIApp = self._reenter
         for entry in reversed(entries):
             stack = entry.wrap(stack)
         return stack
@@ -526,10 +495,10 @@ class App(RouteDecorators):
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, f"Too many request headers (the limit is "
                                          f"{self._max_headers}).")
-            if self._hosts is not None and not self._hosts(scope):
-                raise self._bad_host(scope)
-            if self._secure_redirect and scope["scheme"] == "http":
-                raise _HTTPSRedirect()
+            for gate in self._gates:
+                early = gate(scope)
+                if early is not None:
+                    raise _Answer(early)
             raw_path = scope.get("raw_path")
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
@@ -552,10 +521,8 @@ class App(RouteDecorators):
                     value = await (route.direct(**params) if params else route.direct())
                 else:
                     request = Request(scope, receive)
-                    if self._session_preload:
-                        await self._preload_session(request)
-                    if route.csrf and scope["method"] in UNSAFE_METHODS:
-                        await self._csrf.check(request)  # type: ignore[union-attr]
+                    for hook in self._request_hooks:
+                        await hook(request)
                     value = await route.handler(request)
                 response = value if isinstance(value, Response) else make_response(value)
             elif result.__class__ is MountMatch:
@@ -564,15 +531,15 @@ class App(RouteDecorators):
             else:
                 routers = self._routers_for(path)
                 request = Request(scope, receive)
-                if self._session_preload:
-                    await self._preload_session(request)
+                for hook in self._request_hooks:
+                    await hook(request)
                 response = await self._unmatched(request, result, routers)
         except ClientDisconnect:
             if request is not None and request._form is not None:
                 await request.close()  # the uploads' temporary files
             return
-        except _HTTPSRedirect:
-            response = self._https_redirect(scope)
+        except _Answer as answer:
+            response = answer.response
         except Exception as exc:
             if request is None:
                 request = Request(scope, receive)
@@ -584,11 +551,14 @@ class App(RouteDecorators):
             from heron._context import run_cleanups
 
             await run_cleanups(scope, failed=False)
-        if request is not None and request._session is not None:
-            response = await self._commit_session(request, response, routers)
-        if self._security is not None:
-            self._security.apply(scope, response, route.security if route is not None
-                                 and route.security is not None else self._security.default)
+        if request is not None:
+            for respond in self._response_hooks:
+                try:
+                    response = await respond(request, response, routers)
+                except Exception as exc:  # a store that is down (503)...
+                    response = await self._handle_exception(request, exc, routers)
+        for finalize in self._finalizers:
+            finalize(scope, response, route)
         try:
             await response(scope, receive, send)
         finally:
@@ -607,45 +577,6 @@ class App(RouteDecorators):
         finally:
             current_scope.reset(token)
             await run_cleanups(scope, failed=False)
-
-    def _bad_host(self, scope: Scope) -> HTTPException:
-        if not self.settings.debug:
-            return HTTPException(400, "The Host header names a host this site does not serve.")
-        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
-        return HTTPException(400, f"Host {host!r} is not in allowed_hosts; add it to the "
-                                  "allowed_hosts setting (HERON_ALLOWED_HOSTS).")
-
-    def _https_redirect(self, scope: Scope) -> Response:
-        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
-        if not host:  # HTTP/1.0 without Host: the server's own name, never the path
-            server = scope.get("server")
-            host = server[0] if server else "localhost"
-        raw = scope.get("raw_path") or scope["path"].encode()
-        location = f"https://{host.rpartition(':')[0] if host.endswith(':80') else host}"
-        location += raw.decode("latin-1")
-        if scope.get("query_string"):
-            location += "?" + scope["query_string"].decode("latin-1")
-        return RedirectResponse(location, 301)
-
-    async def _preload_session(self, conn: HTTPConnection) -> None:
-        # Server-side sessions are read before the view, so that the sync
-        # ``request.session`` finds them; the view may still never touch it.
-        if self.settings.session_cookie_name in conn.cookies:
-            try:
-                conn.scope["heron.session"] = await self.sessions.load(conn)
-            except ServiceUnavailable as exc:
-                # Only requests that use the session fail (503) while the store is down.
-                conn.scope["heron.session.error"] = exc
-
-    async def _commit_session(self, request: Request, response: Response,
-                              routers: Sequence[Router]) -> Response:
-        if response.status_code >= 500 or request.scope.get("heron.csrf.failed"):
-            return response  # a failed or refused request changes nothing
-        try:
-            await self.sessions.commit(request, response)
-        except Exception as exc:  # a store that is down (503), data JSON cannot hold (500)
-            return await self._handle_exception(request, exc, routers)
-        return response
 
     async def _reenter(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The innermost app of the middleware stack: marks the scope (even one a
@@ -690,9 +621,26 @@ class App(RouteDecorators):
         child.pop("route", None)
         child.pop("path_params", None)
         child.pop("heron.context", None)
-        if self._security is not None and scope["type"] == "http":
-            send = self._security.wrap_send(scope, send)
+        if self._finalizers and scope["type"] == "http":
+            send = self._finalize_send(scope, send)
         await mount.app(child, receive, send)
+
+    def _finalize_send(self, scope: Scope, send: Send) -> Send:
+        """A ``send`` that runs the finalizers on a mounted app's response headers."""
+        finalizers = self._finalizers
+
+        async def send_finalized(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                carrier = Response.__new__(Response)
+                # ASGI lets an app send names in any case: lower them to compare.
+                carrier.raw_headers = [(k.lower(), v) for k, v in message.get("headers", [])]
+                carrier.status_code = message["status"]
+                for finalize in finalizers:
+                    finalize(scope, carrier, None)
+                message = {**message, "headers": carrier.raw_headers}
+            await send(message)
+
+        return send_finalized
 
     async def _handle_exception(
         self, conn: HTTPConnection, exc: Exception, routers: Sequence[Router]
@@ -748,8 +696,9 @@ class App(RouteDecorators):
         try:
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, "Too many request headers.")
-            if self._hosts is not None and not self._hosts(scope):
-                raise HTTPException(400, "Host not allowed")
+            for gate in self._gates:
+                if gate(scope) is not None:
+                    raise HTTPException(400, "Refused before routing.")
             raw_path = scope.get("raw_path")
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
@@ -768,8 +717,8 @@ class App(RouteDecorators):
         scope["route"] = route
         scope["path_params"] = result.params  # type: ignore[union-attr]
         try:
-            if self._session_preload:
-                await self._preload_session(websocket)
+            for hook in self._request_hooks:
+                await hook(websocket)
             await route.handler(websocket)
         except WebSocketDisconnect:
             pass
@@ -820,19 +769,15 @@ class App(RouteDecorators):
         self.setup()
         for hook in self.startup_hooks:
             await build_hook(hook)()
-        for child in self._mounted_apps():
-            if not child.settings.allowed_hosts:
-                # The parent checked the Host already; a child with no list of its
-                # own serves the parent's hosts.
-                from heron.security import effective_hosts
-
-                child.settings.allowed_hosts = effective_hosts(self.settings)
+        for plugin in self.plugins.values():
+            await plugin.on_startup(self)
+        for child in self.mounted_apps():
             await child.startup()
 
     async def shutdown(self) -> list[str]:
         """Run shutdown hooks (mounted heron apps first); return the failures."""
         failures = []
-        for child in self._mounted_apps():
+        for child in self.mounted_apps():
             failures += await child.shutdown()
         for hook in self.shutdown_hooks:
             try:
@@ -840,42 +785,37 @@ class App(RouteDecorators):
             except Exception as exc:
                 logging.getLogger("heron").error("Shutdown hook failed: %s", exc, exc_info=exc)
                 failures.append(f"{type(exc).__name__}: {exc}")
-        if self._cache is not None:
-            await self._cache.close()
-            self._cache = None
+        for plugin in reversed(self.plugins.values()):
+            try:
+                await plugin.on_shutdown(self)
+            except Exception as exc:
+                logging.getLogger("heron").error("Shutdown of %r failed: %s", plugin, exc,
+                                                 exc_info=exc)
+                failures.append(f"{type(exc).__name__}: {exc}")
         return failures
 
-    def _mounted_apps(self) -> list[App]:
-        return [m.app for m in self._http_matcher.mounts if isinstance(m.app, App)]
+    # -- what plugins provide ------------------------------------------------
 
-    # -- batteries ----------------------------------------------------------
+    def provide(self, name: str, factory: Callable[[], Any]) -> None:
+        """Make ``app.<name>`` the value ``factory()`` returns, made on first use
+        (how heron.templating gives ``app.templates``, heron.cache ``app.cache``)."""
+        if name in type(self).__dict__ or name in self.__dict__:
+            raise ImproperlyConfigured(f"App attribute {name!r} exists already; a plugin "
+                                       "cannot provide it", id="heron.plugins.E004")
+        self._providers[name] = factory
 
-    @property
-    def templates(self) -> Templates:
-        """The Jinja2 templates of the app and its components (made on first use)."""
-        if self._templates is None:
-            from heron.templating import Templates
+    def forget(self, name: str) -> None:
+        """Drop the value made for ``app.<name>``, so that the next use makes another."""
+        self.__dict__.pop(name, None)
 
-            self._templates = Templates(self)
-        return self._templates
-
-    @property
-    def sessions(self) -> SessionManager:
-        """Reads and saves ``request.session`` with the configured backend."""
-        if self._sessions is None:
-            from heron.sessions.manager import SessionManager
-
-            self._sessions = SessionManager(self)
-        return self._sessions
-
-    @property
-    def cache(self) -> Cache:
-        """The cache store the ``cache_url`` setting names (memory or Redis)."""
-        if self._cache is None:
-            from heron.cache import cache_from_url
-
-            self._cache = cache_from_url(self.settings.cache_url, self.settings.cache_key_prefix)
-        return self._cache
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: the values plugins provide.
+        providers = self.__dict__.get("_providers")
+        if providers is not None and name in providers:
+            value = providers[name]()
+            self.__dict__[name] = value
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- introspection ------------------------------------------------------
 
@@ -887,12 +827,21 @@ class App(RouteDecorators):
     def routes(self) -> list[Route]:
         """Every route, compiled (what ``heron routes`` lists), the OpenAPI ones included."""
         if self._stack is None:
-            self._add_api_routes()
+            self._add_plugin_routes()
             self._compile()
+        return self.compiled_routes()
+
+    def compiled_routes(self) -> list[Route]:
+        """The routes as last compiled, without compiling again (for plugins' hooks
+        at startup, which run after the routes compiled)."""
         seen: list[Route] = []
         for routes in self._names.values():
             seen += [r for r in routes if r.methods and r not in seen]
         return seen
+
+    def mounted_apps(self) -> list[App]:
+        """The heron apps mounted in this one (they start and stop with it)."""
+        return [m.app for m in self._http_matcher.mounts if isinstance(m.app, App)]
 
     def __repr__(self) -> str:
         return f"<App root={str(self.root)!r} debug={self.settings.debug}>"
@@ -918,8 +867,11 @@ def _find_handler(
     return None, (500 if not isinstance(exc, HTTPException) else None)
 
 
-class _HTTPSRedirect(Exception):
-    """Internal: answer with a redirect to the HTTPS URL (``secure_redirect``)."""
+class _Answer(Exception):
+    """Internal: a gate answered before routing; send its response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
 
 
 def _caller_folder() -> Path:
@@ -927,3 +879,15 @@ def _caller_folder() -> Path:
     filename = frame.f_globals.get("__file__")
     return Path(filename).resolve().parent if filename else Path.cwd()
 
+
+
+def _core_settings_check(app: App) -> list[ImproperlyConfigured]:
+    """The core's own settings: a secret key outside debug."""
+    if not app.settings.secret_key and not app.settings.debug:
+        return [ImproperlyConfigured(
+            "secret_key is not set. Set HERON_SECRET_KEY (or App(secret_key=...)) to a long "
+            "random value, e.g. the output of: python -c \"import secrets; "
+            "print(secrets.token_urlsafe(50))\"; or turn on debug for development",
+            id="heron.settings.E001",
+        )]
+    return []

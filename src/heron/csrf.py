@@ -19,14 +19,17 @@ import base64
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from heron.exceptions import HTTPException, ImproperlyConfigured
+from heron.plugins import Handler, Plugin
 
 if TYPE_CHECKING:
+    from heron.app import App
     from heron.requests import HTTPConnection, Request
+    from heron.routing import Route
     from heron.settings import Settings
 
 __all__ = ["UNSAFE_METHODS", "CSRFError", "csrf_exempt", "get_token", "rotate_token"]
@@ -228,3 +231,38 @@ def headers_name(lower: str) -> str:
 def _split_origin(origin: str) -> tuple[str, str]:
     scheme, sep, netloc = origin.strip().partition("://")
     return (scheme, netloc) if sep else ("", origin)
+
+
+# -- the plug-in ---------------------------------------------------------------
+
+
+class CSRFPlugin(Plugin):
+    """Checks unsafe requests to views that are not exempt, before the view runs."""
+
+    name = "heron.csrf"
+
+    def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        if app.settings.csrf:
+            try:
+                CSRFProtection(app.settings)
+            except ImproperlyConfigured as exc:
+                return [exc]
+        return []
+
+    def wrap_route(self, app: App, route: Route, handler: Handler) -> Handler:
+        if not app.settings.csrf or is_exempt(route.endpoint) \
+                or not route.methods & UNSAFE_METHODS:
+            return handler
+        check = app.extensions.get(self.name)
+        if check is None:
+            check = app.extensions[self.name] = CSRFProtection(app.settings).check
+
+        async def check_csrf(request: Request) -> Any:
+            if request.scope["method"] in UNSAFE_METHODS:
+                await check(request)
+            return await handler(request)
+
+        return check_csrf
+
+
+plugin = CSRFPlugin

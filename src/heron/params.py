@@ -252,10 +252,13 @@ def _is_model(annotation: Any) -> bool:
                for base in annotation.__mro__)
 
 
+#: A class attribute that marks a type as a form body (heron.forms.Form sets it):
+#: the view receives it bound to the request's form data.
+FORM_MARKER = "__heron_form__"
+
+
 def _is_form(annotation: Any) -> bool:
-    return isinstance(annotation, type) and any(
-        base.__module__.startswith("heron.forms") and base.__name__ == "Form"
-        for base in annotation.__mro__)
+    return isinstance(annotation, type) and getattr(annotation, FORM_MARKER, False) is True
 
 
 def contains_model(annotation: Any) -> bool:
@@ -409,7 +412,8 @@ def analyse(func: Callable[..., Any], path_params: Any, where: str) -> Plan:
 
     Raises:
         ImproperlyConfigured: an argument heron cannot supply (heron.params.E001), a
-            type it cannot validate (E002), two bodies (E003).
+            type it cannot validate (E002), two bodies (E003), ``Path()`` on a name
+            the path lacks (E004).
     """
     types = path_params if isinstance(path_params, _PathTypes) else \
         _PathTypes(path_types(path_params))
@@ -487,7 +491,7 @@ def _parameter(name: str, param: inspect.Parameter, hint: Any, path_params: _Pat
         )
     if source == "path" and name not in path_params:
         raise ImproperlyConfigured(f"{where}: {name!r} is marked Path() but the path has no "
-                                   f"{{{name}}}", id="heron.params.E001")
+                                   f"{{{name}}}", id="heron.params.E004")
     if source == "form":
         return Parameter(name, "form", annotation=annotation, default=default, marker=marker)
     if source == "body":
@@ -857,7 +861,7 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
         adapter = TypeAdapter(model)
     except Exception as exc:
         raise ImproperlyConfigured(f"{where}: heron cannot validate the response model "
-                                   f"{model!r}: {exc}", id="heron.params.E002") from None
+                                   f"{model!r}: {exc}", id="heron.params.E005") from None
     validate, dump = adapter.validate_python, adapter.dump_json
     code = status or 200
 

@@ -158,19 +158,22 @@ class HTTPConnection:
         """
         user = self.scope.get("heron.user")
         if user is None:
-            from heron.auth.login import get_user
-
-            user = get_user(self)
+            user = self._provided("user")(self)
         return user
 
     async def auser(self) -> Any:
         """``request.user`` for async code: loads it without blocking the loop."""
         user = self.scope.get("heron.user")
         if user is None:
-            from heron.auth.login import aget_user
-
-            user = await aget_user(self)
+            user = await self._provided("auser")(self)
         return user
+
+    def _provided(self, name: str) -> Any:
+        loader = self.app.request_attributes.get(name)
+        if loader is None:
+            raise RuntimeError("request.user needs the heron.auth component: "
+                               "App(components=['heron.auth', ...])")
+        return loader
 
     @property
     def is_secure(self) -> bool:

@@ -78,14 +78,14 @@ class PathTemplate:
                 if name in found:
                     raise ImproperlyConfigured(
                         f"Parameter {name!r} appears twice in route path {path!r}",
-                        id="heron.routing.E006",
+                        id="heron.routing.E011",
                     )
                 found[name] = converters[conv_name]()
                 params.append((name, found[name], m))
             if not params:
                 if "{" in text or "}" in text:
                     raise ImproperlyConfigured(
-                        f"Unbalanced brace in route path {path!r}", id="heron.routing.E006"
+                        f"Unbalanced brace in route path {path!r}", id="heron.routing.E012"
                     )
                 segments.append(text)
             elif len(params) == 1 and params[0][2].group(0) == text:
@@ -144,12 +144,13 @@ class Route:
         routers: the routers it was declared in, outermost first (for hooks).
         options: extra keywords given to the decorator (for OpenAPI and others).
         handler: the compiled request handler, set by the app at startup.
+        extensions: what plugins computed for this route at startup, by plugin name.
     """
 
     __slots__ = (
-        "csrf",
         "direct",
         "endpoint",
+        "extensions",
         "handler",
         "methods",
         "name",
@@ -158,7 +159,6 @@ class Route:
         "path",
         "plan",
         "routers",
-        "security",
         "template",
     )
 
@@ -184,10 +184,8 @@ class Route:
         #: What the view's signature asks for (heron.params.Plan; set at startup).
         self.plan: Any = None
         self.direct: Callable[..., Any] | None = None
-        #: True when unsafe methods must pass the CSRF check (set at startup).
-        self.csrf = False
-        #: Security headers for this view's responses (set at startup).
-        self.security: Any = None
+        #: What plugins computed for this route at startup, by plugin name.
+        self.extensions: dict[str, Any] = {}
 
     @property
     def is_websocket(self) -> bool:
@@ -293,7 +291,7 @@ class Router(RouteDecorators):
         if name is not None and (":" in name or not name):
             raise ImproperlyConfigured(
                 f"Router name {name!r} must be non-empty and contain no ':'",
-                id="heron.routing.E007",
+                id="heron.routing.E013",
             )
         self.prefix = prefix
         self.name = name
@@ -331,7 +329,7 @@ class Router(RouteDecorators):
         if name is not None and (":" in name or not name):
             raise ImproperlyConfigured(
                 f"Route name {name!r} must be non-empty and contain no ':'",
-                id="heron.routing.E007",
+                id="heron.routing.E014",
             )
         self._specs.append(_RouteSpec(path, endpoint, upper, name, options))
 

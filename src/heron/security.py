@@ -12,10 +12,13 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from heron.exceptions import ImproperlyConfigured
+from heron.exceptions import HTTPException, ImproperlyConfigured
+from heron.plugins import Finalizer, Gate, Plugin
 
 if TYPE_CHECKING:
+    from heron.app import App
     from heron.responses import Response
+    from heron.routing import Route
     from heron.settings import Settings
     from heron.types import Scope
 
@@ -222,18 +225,90 @@ class SecurityHeaders:
                 and b"strict-transport-security" not in present):
             raw.append(self.hsts)
 
-    def wrap_send(self, scope: Scope, send: Any) -> Any:
-        """A ``send`` that adds the default headers to a mounted app's responses."""
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                from heron.responses import Response
 
-                carrier = Response.__new__(Response)
-                # ASGI lets an app send names in any case: lower them to compare.
-                carrier.raw_headers = [(k.lower(), v) for k, v in message.get("headers", [])]
-                self.apply(scope, carrier, self.default)
-                message = {**message, "headers": carrier.raw_headers}
-            await send(message)
+# -- the plug-in ---------------------------------------------------------------
 
-        return send_with_headers
+
+class SecurityPlugin(Plugin):
+    """Host validation and the HTTPS redirect before routing; security headers on
+    every response (each view's computed once at startup)."""
+
+    name = "heron.security"
+    hosts: HostValidator
+
+    def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        problem = check_hosts(app.settings)
+        return [problem] if problem is not None else []
+
+    def gates(self, app: App) -> Iterable[Gate]:
+        settings = app.settings
+        self.hosts = HostValidator(effective_hosts(settings))  # "*" still refuses bad Hosts
+        debug = settings.debug
+
+        def check_host(scope: Scope) -> None:
+            if not self.hosts.check(scope):
+                raise _bad_host(scope, debug)
+
+        gates: list[Gate] = [check_host]
+        if settings.secure_redirect:
+            def redirect_to_https(scope: Scope) -> Response | None:
+                return _https_redirect(scope) if scope["scheme"] == "http" else None
+
+            gates.append(redirect_to_https)
+        return gates
+
+    def allow_host(self, app: App, host: str) -> None:
+        """Serve ``host`` too (the test client's), even once the app has started."""
+        hosts = effective_hosts(app.settings)
+        if not HostValidator(hosts).allows(host):
+            app.settings.allowed_hosts = [*hosts, host]
+            self.hosts = HostValidator(app.settings.allowed_hosts)
+
+    def finalizers(self, app: App) -> Iterable[Finalizer]:
+        headers = SecurityHeaders(app.settings)
+        default = headers.default
+        for route in app.compiled_routes():
+            if not route.is_websocket:
+                route.extensions[self.name] = headers.for_view(route.endpoint)
+        apply = headers.apply
+        name = self.name
+
+        def add_security_headers(scope: Scope, response: Response, route: Route | None) -> None:
+            apply(scope, response, default if route is None
+                  else route.extensions.get(name, default))
+
+        return [add_security_headers]
+
+    async def on_startup(self, app: App) -> None:
+        for child in app.mounted_apps():
+            if not child.settings.allowed_hosts:
+                # The parent checked the Host already; a child with no list of its
+                # own serves the parent's hosts.
+                child.settings.allowed_hosts = effective_hosts(app.settings)
+
+
+def _bad_host(scope: Scope, debug: bool) -> HTTPException:
+    if not debug:
+        return HTTPException(400, "The Host header names a host this site does not serve.")
+    host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+    return HTTPException(400, f"Host {host!r} is not in allowed_hosts; add it to the "
+                              "allowed_hosts setting (HERON_ALLOWED_HOSTS).")
+
+
+def _https_redirect(scope: Scope) -> Response:
+    from heron.responses import RedirectResponse
+
+    host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+    if not host:  # HTTP/1.0 without Host: the server's own name, never the path
+        server = scope.get("server")
+        host = server[0] if server else "localhost"
+    raw = scope.get("raw_path") or scope["path"].encode()
+    location = f"https://{host.rpartition(':')[0] if host.endswith(':80') else host}"
+    location += raw.decode("latin-1")
+    if scope.get("query_string"):
+        location += "?" + scope["query_string"].decode("latin-1")
+    return RedirectResponse(location, 301)
+
+
+plugin = SecurityPlugin

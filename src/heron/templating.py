@@ -66,6 +66,9 @@ class Templates:
             "config": settings.public(),
         }
         self.filters: dict[str, Callable[..., Any]] = {}
+        for plugin in app.plugins.values():
+            self.globals.update(plugin.template_globals(app))
+            self.filters.update(plugin.template_filters(app))
         self.env = self._environment(enable_async=False)
         self._async_env: jinja2.Environment | None = None
 
@@ -79,6 +82,7 @@ class Templates:
         app = self.app
         folders = [app.root / app.settings.templates_dir]
         folders += [c.templates_dir for c in app.components.values() if c.templates_dir]
+        folders += [p.templates_dir for p in app.plugins.values() if p.templates_dir]
         return folders
 
     def _environment(self, enable_async: bool) -> jinja2.Environment:

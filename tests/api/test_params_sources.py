@@ -173,7 +173,7 @@ def test_path_marker_must_name_a_path_parameter(api: App) -> None:
 
     with pytest.raises(ImproperlyConfigured) as info:
         api.routes()
-    assert info.value.id == "heron.params.E001"
+    assert info.value.id == "heron.params.E004"
 
 
 # -- headers and cookies ----------------------------------------------------------------
@@ -454,6 +454,19 @@ def test_no_dependency_runs_when_any_value_is_invalid(api: App) -> None:
     assert ran == []
     assert client.post("/deps?page=2", json=[1]).json() == {"user": "ann", "items": 2}
     assert ran == ["user", "paging", "paging"]
+
+
+def test_a_response_model_pydantic_cannot_validate_is_e005(api: App) -> None:
+    class Opaque:
+        pass
+
+    @api.get("/x", response_model=Opaque)
+    async def view() -> Any:
+        return None
+
+    (problem,) = api.check()
+    assert problem.id == "heron.params.E005"
+    assert "response model" in problem.message
 
 
 def test_response_model_filters_tuple_returns(api: App) -> None:

@@ -261,6 +261,12 @@ def test_mistakes_in_a_model_form_are_clear() -> None:
     with pytest.raises(ImproperlyConfigured, match=r"column 'settings'.*heron.forms.E005"):
         Odd.field_specs()
 
+    class NoModel(ModelForm):
+        pass
+
+    with pytest.raises(ImproperlyConfigured, match=r"Meta with a model.*heron.forms.E006"):
+        NoModel.field_specs()
+
 
 class MfReading(Model):
     value: Mapped[float]  # Float: no Numeric subclass from SQLAlchemy 2.1 on

@@ -1,5 +1,5 @@
-"""The console, file and memory backends, choosing a backend (heron.mail.E001), and the
-EmailMessage model: recipients, headers, attachments (issue 5)."""
+"""The console, file and memory backends, choosing a backend (heron.mail.E001, E004,
+E005), and the EmailMessage model: recipients, headers, attachments (issue 5)."""
 
 from __future__ import annotations
 
@@ -179,15 +179,19 @@ def test_smtp_is_the_default_backend(make_app: AppFactory) -> None:
     assert isinstance(mailer(make_app()).backend, SMTPBackend)
 
 
-@pytest.mark.parametrize("name", ["carrier-pigeon", "SMTP", "no.such.module:Backend",
-                                  "heron.mail.message:EmailMessage", "heron.mail:nothing",
-                                  "heron.mail.backends:MailBackend.nope"])
-def test_an_unknown_backend_is_heron_mail_e001(make_app: AppFactory, name: str) -> None:
+@pytest.mark.parametrize(("name", "problem_id"), [
+    ("carrier-pigeon", "heron.mail.E001"), ("SMTP", "heron.mail.E001"),
+    ("no.such.module:Backend", "heron.mail.E004"), ("heron.mail:nothing", "heron.mail.E004"),
+    ("heron.mail.backends:MailBackend.nope", "heron.mail.E004"),
+    ("heron.mail.message:EmailMessage", "heron.mail.E005"),
+])
+def test_a_bad_backend_name_names_the_backends(make_app: AppFactory, name: str,
+                                               problem_id: str) -> None:
     app = make_app(mail_backend=name)
 
     with pytest.raises(ImproperlyConfigured, match="smtp, console, file, memory") as caught:
         mailer(app)
-    assert caught.value.id == "heron.mail.E001"
+    assert caught.value.id == problem_id
     assert repr(name) in str(caught.value)
 
 

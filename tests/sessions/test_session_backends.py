@@ -1,8 +1,9 @@
 """Session backends: bad, tampered and expired cookies, key rotation, the cache backend's
-keys, server-side expiry and TTL, and pluggable backends (heron.sessions.E001)."""
+keys, server-side expiry and TTL, and pluggable backends (heron.sessions.E001, E004)."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import types
@@ -553,25 +554,27 @@ def test_a_custom_backend_named_module_class(session_app: SessionAppFactory,
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
+    ("name", "reason", "problem_id"),
     [
-        ("no_such_module_xyz:Backend", "cannot be loaded"),
-        ("fake_session_backends:Missing", "cannot be loaded"),
-        ("nodots", "cannot be loaded"),
-        ("fake_session_backends:NotABackend", "not a SessionBackend"),
-        ("heron.sessions:Session", "not a SessionBackend"),
-        ("heron.sessions:CookieSessionBackend.server_side", "not a SessionBackend"),
+        ("no_such_module_xyz:Backend", "cannot be loaded", "heron.sessions.E001"),
+        ("fake_session_backends:Missing", "cannot be loaded", "heron.sessions.E001"),
+        ("nodots", "cannot be loaded", "heron.sessions.E001"),
+        ("fake_session_backends:NotABackend", "not a SessionBackend", "heron.sessions.E004"),
+        ("heron.sessions:Session", "not a SessionBackend", "heron.sessions.E004"),
+        ("heron.sessions:CookieSessionBackend.server_side", "not a SessionBackend",
+         "heron.sessions.E004"),
     ],
 )
 def test_a_bad_backend_name_is_reported_by_check(make_app: Any,
                                                  backends_module: types.ModuleType,
-                                                 name: str, reason: str) -> None:
+                                                 name: str, reason: str,
+                                                 problem_id: str) -> None:
     app = make_app(session_backend=name)
     problems = app.check()
-    assert [p.id for p in problems] == ["heron.sessions.E001"]
+    assert [p.id for p in problems] == [problem_id]
     assert reason in problems[0].message
     assert repr(name) in problems[0].message
-    with pytest.raises(RuntimeError, match=r"heron\.sessions\.E001"), TestClient(app):
+    with pytest.raises(RuntimeError, match=re.escape(problem_id)), TestClient(app):
         pass
 
 

@@ -14,8 +14,9 @@ logout, password change and reset, optional sign-up).  See docs/auth.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from heron.auth.guards import login_required, permission_required, safe_next, staff_required
 from heron.auth.login import (
@@ -41,6 +42,8 @@ from heron.auth.users import (
     create_user,
     get_user_model,
 )
+from heron.exceptions import ImproperlyConfigured
+from heron.plugins import Plugin
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -79,6 +82,32 @@ HERE = Path(__file__).parent
 def setup(app: App) -> None:
     """Called when the component is added: marks the app as using heron.auth."""
     app.extensions["heron.auth"] = True
+
+
+class AuthPlugin(Plugin):
+    """heron.auth as a plug-in: ``request.user``, and its checks (the user model,
+    no app mounted below a guarded router)."""
+
+    name = "heron.auth"
+
+    def request_attributes(self, app: App) -> dict[str, Any]:
+        from heron.auth.login import aget_user, get_user
+
+        return {"user": get_user, "auser": aget_user}
+
+    def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        from heron.auth.checks import check_user_model
+        from heron.auth.guards import check_mounts
+
+        problems = check_user_model(app)
+        try:
+            check_mounts(app.router)
+        except ImproperlyConfigured as exc:  # heron.auth.E005
+            problems.append(exc)
+        return problems
+
+
+plugin = AuthPlugin
 
 
 def migration_branches(app: App) -> list[Owner]:

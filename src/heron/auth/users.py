@@ -43,8 +43,8 @@ def get_user_model(app: App | None = None) -> type[AbstractBaseUser]:
     ``app`` defaults to the app of the current request (or ``db.context``).
 
     Raises:
-        ImproperlyConfigured: the setting does not name a concrete subclass of
-            ``AbstractBaseUser`` (heron.auth.E004).
+        ImproperlyConfigured: the setting cannot be imported (heron.auth.E004) or
+            does not name a concrete subclass of ``AbstractBaseUser`` (heron.auth.E006).
     """
     if app is None:
         from heron._context import current_scope
@@ -75,7 +75,7 @@ def _load_model(spec: str) -> type[AbstractBaseUser]:
             and "__table__" in model.__dict__):
         raise ImproperlyConfigured(
             f"auth_user_model {spec!r} is not a concrete model extending "
-            "heron.auth.AbstractUser (or AbstractBaseUser)", id="heron.auth.E004")
+            "heron.auth.AbstractUser (or AbstractBaseUser)", id="heron.auth.E006")
     return model
 
 

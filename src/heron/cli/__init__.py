@@ -6,6 +6,8 @@ commands to :data:`main` (a click group).
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from heron.__about__ import __version__
@@ -18,13 +20,55 @@ from heron.cli.shell import shell_command
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class HeronGroup(click.Group):
+    """heron's commands, then the app's: its own (``@app.cli.command()``) and its
+    components' and plugins' (:meth:`heron.plugins.Plugin.commands`).
+
+    The app is the one ``heron --app APP``, ``HERON_APP`` or ``app.py`` names; when
+    none is found, only heron's own commands are listed.
+    """
+
+    def _app_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        cached: dict[str, click.Command] | None = ctx.meta.get("heron.app_commands")
+        if cached is not None:
+            return cached
+        found: dict[str, click.Command] = {}
+        from heron._discovery import AppNotFound, find_app
+
+        try:
+            application, _ = find_app(ctx.meta.get("heron.app_spec"))
+        except (AppNotFound, ImportError, Exception):  # listing must not fail on a bad app
+            application = None
+        commands: Any = getattr(application, "commands", None)
+        if callable(commands):
+            for command in commands():
+                if command.name and command.name not in self.commands:
+                    found[command.name] = command
+        ctx.meta["heron.app_commands"] = found
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*sorted(self.commands), *sorted(self._app_commands(ctx))]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            command = self._app_commands(ctx).get(cmd_name)
+        return command
+
+
+@click.group(cls=HeronGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--app", "app", metavar="APP", is_eager=True, expose_value=False,
+              callback=lambda ctx, _param, value: ctx.meta.__setitem__("heron.app_spec", value),
+              help="The app whose own commands to offer (default: HERON_APP or app.py).")
 @click.version_option(__version__, "--version", prog_name="heron", message="%(prog)s %(version)s")
 def main() -> None:
     """heron: run, inspect and manage a heron app.
 
     The app is found from the APP argument (module:attr or module), the
-    HERON_APP environment variable, or app.py in the current folder.
+    HERON_APP environment variable, or app.py in the current folder.  Commands
+    the app adds (@app.cli.command(), its components and plugins) are listed
+    after heron's own.
     """
 
 

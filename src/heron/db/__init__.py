@@ -14,11 +14,14 @@ See docs/database.md.
 """
 
 import heron._context
+from heron.checks import register
+from heron.db.checks import check_database
 from heron.db.database import Database, db
 from heron.db.models import NAMING_CONVENTION, Model, TimestampMixin
 from heron.db.pagination import MAX_PER_PAGE, Page
 
 heron._context.enabled = True  # db.session finds its request through the context
+register(check_database)  # a URL whose driver is missing fails at startup, not per request
 
 __all__ = ["MAX_PER_PAGE", "NAMING_CONVENTION", "Database", "Model", "Page", "TimestampMixin",
            "db"]

@@ -76,6 +76,10 @@ class Form:
         template, row_template: the templates of ``{{ form }}`` and of a row.
     """
 
+    #: Marks a form for heron.params: a view parameter of this type is bound to the
+    #: request's form data.
+    __heron_form__: ClassVar[bool] = True
+
     error_messages: ClassVar[Mapping[str, str]] = {}
     template: ClassVar[str] = "heron/forms/form.html"
     row_template: ClassVar[str] = "heron/forms/row.html"

@@ -86,12 +86,12 @@ class ModelForm(Form):
         """The model of ``Meta.model``.
 
         Raises:
-            ImproperlyConfigured: the form has no model (heron.forms.E003).
+            ImproperlyConfigured: the form has no model (heron.forms.E006).
         """
         model = getattr(cls.Meta, "model", None)
         if model is None:
             raise ImproperlyConfigured(f"{cls.__qualname__} needs a Meta with a model",
-                                       id="heron.forms.E003")
+                                       id="heron.forms.E006")
         return model  # type: ignore[no-any-return]
 
     @classmethod

@@ -7,6 +7,7 @@ Sync code sends through heron's bridge: ``run_async(send_mail(...))``.
 See docs/mail.md.
 """
 
+from heron.checks import register
 from heron.mail.backends import (
     ConsoleBackend,
     FileBackend,
@@ -15,6 +16,7 @@ from heron.mail.backends import (
     MemoryBackend,
     SMTPBackend,
 )
+from heron.mail.checks import check_mail
 from heron.mail.message import EmailMessage
 from heron.mail.sending import Mailer, mailer, render_mail, send_mail
 
@@ -31,3 +33,5 @@ __all__ = [
     "render_mail",
     "send_mail",
 ]
+
+register(check_mail)  # an unknown mail_backend fails at startup, not at the first mail

@@ -18,7 +18,7 @@ from heron.mail.message import EmailMessage
 if TYPE_CHECKING:
     from heron.app import App
 
-__all__ = ["Mailer", "mailer", "render_mail", "send_mail"]
+__all__ = ["Mailer", "backend_class", "mailer", "render_mail", "send_mail"]
 
 _BACKENDS: dict[str, type[MailBackend]] = {
     "smtp": SMTPBackend, "console": ConsoleBackend, "file": FileBackend, "memory": MemoryBackend,
@@ -26,24 +26,43 @@ _BACKENDS: dict[str, type[MailBackend]] = {
 _KEY = "heron.mail"
 
 
+def backend_class(name: str) -> type[MailBackend]:
+    """The backend class the ``mail_backend`` setting ``name`` names.
+
+    Raises:
+        ImproperlyConfigured: a name heron has no backend for (heron.mail.E001), a
+            ``package.module:Class`` that cannot be imported (heron.mail.E004), or
+            that names no :class:`MailBackend` subclass (heron.mail.E005).
+    """
+    cls = _BACKENDS.get(name)
+    if cls is not None:
+        return cls
+    choices = f"use {', '.join(_BACKENDS)} or 'package.module:Class' of a MailBackend subclass"
+    if ":" not in name and "." not in name:
+        import difflib
+
+        close = difflib.get_close_matches(name.lower(), _BACKENDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ImproperlyConfigured(f"mail_backend {name!r} is not a backend heron has{hint}; "
+                                   f"{choices}", id="heron.mail.E001")
+    from heron._discovery import import_string
+
+    try:
+        found = import_string(name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"mail_backend {name!r} cannot be imported ({exc}); "
+                                   f"{choices}", id="heron.mail.E004") from None
+    if not (isinstance(found, type) and issubclass(found, MailBackend)):
+        raise ImproperlyConfigured(f"mail_backend {name!r} is not a MailBackend subclass; "
+                                   f"{choices}", id="heron.mail.E005")
+    return found
+
+
 class Mailer:
     """One app's mail backend (``app.extensions["heron.mail"]``)."""
 
     def __init__(self, app: App) -> None:
-        name = app.settings.mail_backend
-        cls = _BACKENDS.get(name)
-        if cls is None:
-            from heron._discovery import import_string
-
-            try:
-                cls = import_string(name)
-            except (ImportError, AttributeError, ValueError):
-                cls = None
-            if not (isinstance(cls, type) and issubclass(cls, MailBackend)):
-                raise ImproperlyConfigured(
-                    f"mail_backend {name!r} is not smtp, console, file, memory or a "
-                    "MailBackend subclass (package.module:Class)", id="heron.mail.E001")
-        self.backend = cls(app.settings, app.root)
+        self.backend = backend_class(app.settings.mail_backend)(app.settings, app.root)
 
     @property
     def outbox(self) -> list[EmailMessage]:

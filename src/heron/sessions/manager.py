@@ -45,7 +45,7 @@ def load_backend(app: App, name: str) -> SessionBackend:
         ) from None
     if not (isinstance(cls, type) and issubclass(cls, SessionBackend)):
         raise ImproperlyConfigured(f"session_backend {name!r} is not a SessionBackend subclass",
-                                   id="heron.sessions.E001")
+                                   id="heron.sessions.E004")
     return cls(app)
 
 

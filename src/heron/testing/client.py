@@ -180,17 +180,13 @@ class WebSocketTestSession:
 def allow_test_host(app: ASGIApp, base_url: str) -> None:
     """Add the test client's host to a heron app's ``allowed_hosts`` (as Django's runner does)."""
     from heron.app import App
-    from heron.security import HostValidator, effective_hosts
+    from heron.security import SecurityPlugin
 
     if not isinstance(app, App):
         return
-    host = httpx.URL(base_url).host
-    settings = app.settings
-    hosts = effective_hosts(settings)
-    if not HostValidator(hosts).allows(host):
-        settings.allowed_hosts = [*hosts, host]
-        if app._hosts is not None:
-            app._hosts = HostValidator(settings.allowed_hosts).check
+    security = app.plugins.get(SecurityPlugin.name)
+    if isinstance(security, SecurityPlugin):
+        security.allow_host(app, httpx.URL(base_url).host)
 
 
 def extract_csrf_token(html: str, field: str = "csrf_token") -> str:

@@ -1,0 +1,35 @@
+"""heron.templating as a plug-in: ``app.templates``, made on first use.
+
+It lives outside :mod:`heron.templating` so that an app that renders no
+template never imports Jinja2.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from heron.plugins import Plugin
+
+if TYPE_CHECKING:
+    from heron.app import App
+    from heron.templating import Templates
+
+__all__ = ["TemplatingPlugin"]
+
+
+class TemplatingPlugin(Plugin):
+    """Gives every app ``app.templates``: the app's, its components' and its plugins'
+    template folders, with every plugin's template globals and filters."""
+
+    name = "heron.templating"
+
+    def setup(self, app: App) -> None:
+        def make() -> Templates:
+            from heron.templating import Templates
+
+            return Templates(app)
+
+        app.provide("templates", make)
+
+
+plugin = TemplatingPlugin

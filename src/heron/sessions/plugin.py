@@ -1,0 +1,91 @@
+"""heron.sessions as a plug-in: ``app.sessions``, server-side sessions read before
+views, and changed sessions saved with the response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from heron.exceptions import ImproperlyConfigured, ServiceUnavailable
+from heron.plugins import Plugin, RequestHook, ResponseHook
+
+if TYPE_CHECKING:
+    from heron.app import App
+    from heron.requests import HTTPConnection, Request
+    from heron.responses import Response
+    from heron.routing import Router
+    from heron.sessions.manager import SessionManager
+
+__all__ = ["SessionsPlugin", "manager"]
+
+
+def manager(app: App) -> SessionManager:
+    """The app's :class:`SessionManager` (``app.sessions``)."""
+    sessions: SessionManager = app.sessions
+    return sessions
+
+
+class SessionsPlugin(Plugin):
+    """``request.session`` for every app, with the backend ``session_backend`` names."""
+
+    name = "heron.sessions"
+
+    def setup(self, app: App) -> None:
+        def make() -> SessionManager:
+            from heron.sessions.manager import SessionManager
+
+            return SessionManager(app)
+
+        app.provide("sessions", make)
+
+    def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        settings = app.settings
+        problems = []
+        if settings.session_cookie_samesite.lower() not in ("lax", "strict", "none"):
+            problems.append(ImproperlyConfigured(
+                f"session_cookie_samesite is {settings.session_cookie_samesite!r}; use "
+                "'lax', 'strict' or 'none'", id="heron.sessions.E002"))
+        if settings.session_max_age <= 0:
+            problems.append(ImproperlyConfigured(
+                "session_max_age must be a positive number of seconds",
+                id="heron.sessions.E003"))
+        if settings.session_backend != "cookie":
+            try:
+                manager(app)  # loads the backend
+            except ImproperlyConfigured as exc:
+                problems.append(exc)
+        return problems
+
+    def request_hooks(self, app: App) -> Iterable[RequestHook]:
+        if app.settings.session_backend == "cookie":
+            return ()  # decoded on first use, without awaiting
+        sessions = manager(app)
+        cookie_name = app.settings.session_cookie_name
+
+        async def preload_session(conn: HTTPConnection) -> None:
+            # Server-side sessions are read before the view, so that the sync
+            # ``request.session`` finds them; the view may still never touch it.
+            if cookie_name in conn.cookies:
+                try:
+                    conn.scope["heron.session"] = await sessions.load(conn)
+                except ServiceUnavailable as exc:
+                    # Only requests that use the session fail (503) while the store is down.
+                    conn.scope["heron.session.error"] = exc
+
+        return [preload_session]
+
+    def response_hooks(self, app: App) -> Iterable[ResponseHook]:
+        async def save_session(request: Request, response: Response,
+                               routers: Sequence[Router]) -> Response:
+            if request._session is None or response.status_code >= 500 \
+                    or request.scope.get("heron.csrf.failed"):
+                return response  # untouched, or a failed or refused request: no change
+            # A store that is down (503) or data JSON cannot hold (500) raises:
+            # the app turns it into its error page.
+            await manager(app).commit(request, response)
+            return response
+
+        return [save_session]
+
+
+plugin = SessionsPlugin
