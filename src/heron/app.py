@@ -92,9 +92,20 @@ class App(RouteDecorators):
         root: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ) -> None:
+        # Plugins and components are loaded (imported) first, so that their settings
+        # sections are known before ``overrides`` and the environment are read.
+        loaded_plugins = [load_plugin(p) for p in (*self.default_plugins, *plugins)]
+        loaded_components = [c if isinstance(c, Component) else load_component(c)
+                             for c in components]
+        for component in loaded_components:
+            extra = getattr(component.module, "plugin", None)
+            if extra is not None:
+                loaded_plugins.append(load_plugin(extra))
+        sections = [p.settings for p in loaded_plugins if p.settings is not None]
         if settings is None:
-            settings = Settings(**overrides)
+            settings = self.settings_class.with_sections(*sections)(**overrides)
         else:
+            settings.extend(*sections)
             settings.update(**overrides)
         self.settings = settings
         self.root = Path(root).resolve() if root is not None else _caller_folder()
@@ -117,22 +128,26 @@ class App(RouteDecorators):
         self.request_attributes: dict[str, Callable[[Any], Any]] = {}
         self._stack: ASGIApp | None = None
         self._cli: click.Group | None = None
-        self._gates: tuple[Gate, ...] = ()
+        self._gate: Gate | None = None
+        self._finalize: Finalizer | None = None
         self._request_hooks: tuple[RequestHook, ...] = ()
         self._response_hooks: tuple[ResponseHook, ...] = ()
         self._finalizers: tuple[Finalizer, ...] = ()
         self._plugin_routes_added = False
         self._names: dict[str, list[Route]] = {}
-        for plugin in self.default_plugins:
+        for plugin in loaded_plugins[:len(self.default_plugins)]:
             self.add_plugin(plugin)
-        for spec in components:
-            self.add_component(spec)
-        for plugin in plugins:
+        for component in loaded_components:
+            self.add_component(component)
+        for plugin in loaded_plugins[len(self.default_plugins):len(self.default_plugins)
+                                     + len(plugins)]:
             self.add_plugin(plugin)
 
     #: Plugins every app of this class starts with (``heron.App`` lists heron's
     #: batteries that are on by default; this core class has none).
     default_plugins: tuple[Plugin | type[Plugin] | str, ...] = ()
+    #: The settings class an app makes when given none (plugins' sections are added).
+    settings_class: type[Settings] = Settings
 
     # -- registration -------------------------------------------------------
 
@@ -199,10 +214,10 @@ class App(RouteDecorators):
         self.context_processors.append(func)
         return func
 
-    def add_component(self, spec: str | ModuleType) -> Component:
+    def add_component(self, spec: str | ModuleType | Component) -> Component:
         """Wire in a component package (see :mod:`heron._components`)."""
         self._check_not_started()
-        component = load_component(spec)
+        component = spec if isinstance(spec, Component) else load_component(spec)
         if component.name in self.components:
             raise ImproperlyConfigured(
                 f"Two components are named {component.name!r}", id="heron.components.E003"
@@ -240,6 +255,8 @@ class App(RouteDecorators):
                                        f"{self.plugins[name]!r} and {plugin!r}",
                                        id="heron.plugins.E003")
         self.plugins[name] = plugin
+        if plugin.settings is not None:
+            self.settings.extend(plugin.settings)
         plugin.setup(self)
         self.request_attributes.update(plugin.request_attributes(self))
         return plugin
@@ -300,10 +317,11 @@ class App(RouteDecorators):
             raise ConfigurationErrors(problems)
         configure_threadpool(self.settings.thread_pool_size)
         plugins = list(self.plugins.values())
-        self._gates = tuple(g for p in plugins for g in p.gates(self))
+        self._gate = _chain_gates([g for p in plugins for g in p.gates(self)])
         self._request_hooks = tuple(h for p in plugins for h in p.request_hooks(self))
         self._response_hooks = tuple(h for p in plugins for h in p.response_hooks(self))
         self._finalizers = tuple(f for p in plugins for f in p.finalizers(self))
+        self._finalize = _chain_finalizers(self._finalizers)
         self._wrap_routes(plugins)
         self._stack = self._compose()
         return self._stack
@@ -495,8 +513,8 @@ class App(RouteDecorators):
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, f"Too many request headers (the limit is "
                                          f"{self._max_headers}).")
-            for gate in self._gates:
-                early = gate(scope)
+            if self._gate is not None:
+                early = self._gate(scope)
                 if early is not None:
                     raise _Answer(early)
             raw_path = scope.get("raw_path")
@@ -521,8 +539,9 @@ class App(RouteDecorators):
                     value = await (route.direct(**params) if params else route.direct())
                 else:
                     request = Request(scope, receive)
-                    for hook in self._request_hooks:
-                        await hook(request)
+                    if self._request_hooks:
+                        for hook in self._request_hooks:
+                            await hook(request)
                     value = await route.handler(request)
                 response = value if isinstance(value, Response) else make_response(value)
             elif result.__class__ is MountMatch:
@@ -551,14 +570,14 @@ class App(RouteDecorators):
             from heron._context import run_cleanups
 
             await run_cleanups(scope, failed=False)
-        if request is not None:
+        if request is not None and self._response_hooks:
             for respond in self._response_hooks:
                 try:
                     response = await respond(request, response, routers)
                 except Exception as exc:  # a store that is down (503)...
                     response = await self._handle_exception(request, exc, routers)
-        for finalize in self._finalizers:
-            finalize(scope, response, route)
+        if self._finalize is not None:
+            self._finalize(scope, response, route)
         try:
             await response(scope, receive, send)
         finally:
@@ -696,9 +715,8 @@ class App(RouteDecorators):
         try:
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, "Too many request headers.")
-            for gate in self._gates:
-                if gate(scope) is not None:
-                    raise HTTPException(400, "Refused before routing.")
+            if self._gate is not None and self._gate(scope) is not None:
+                raise HTTPException(400, "Refused before routing.")
             raw_path = scope.get("raw_path")
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
@@ -798,24 +816,29 @@ class App(RouteDecorators):
 
     def provide(self, name: str, factory: Callable[[], Any]) -> None:
         """Make ``app.<name>`` the value ``factory()`` returns, made on first use
-        (how heron.templating gives ``app.templates``, heron.cache ``app.cache``)."""
-        if name in type(self).__dict__ or name in self.__dict__:
+        (how heron.templating gives ``app.templates``, heron.cache ``app.cache``).
+
+        Raises:
+            ImproperlyConfigured: ``name`` is an attribute of the app already
+                (heron.plugins.E004).
+        """
+        existing = getattr(type(self), name, None)
+        if name in self.__dict__ or (existing is not None
+                                     and not isinstance(existing, _Provided)):
             raise ImproperlyConfigured(f"App attribute {name!r} exists already; a plugin "
                                        "cannot provide it", id="heron.plugins.E004")
+        if existing is None:
+            # A class-level descriptor, not __getattr__: a class with __getattr__
+            # makes every attribute lookup on its instances slower, per request.
+            setattr(App, name, _Provided(name))
         self._providers[name] = factory
 
     def forget(self, name: str) -> None:
         """Drop the value made for ``app.<name>``, so that the next use makes another."""
         self.__dict__.pop(name, None)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached when normal lookup fails: the values plugins provide.
-        providers = self.__dict__.get("_providers")
-        if providers is not None and name in providers:
-            value = providers[name]()
-            self.__dict__[name] = value
-            return value
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    if TYPE_CHECKING:  # for type checkers only: the attributes plugins provide
+        def __getattr__(self, name: str) -> Any: ...
 
     # -- introspection ------------------------------------------------------
 
@@ -867,6 +890,24 @@ def _find_handler(
     return None, (500 if not isinstance(exc, HTTPException) else None)
 
 
+class _Provided:
+    """``app.<name>`` for a value a plugin provides: made on first use by the app's
+    factory, then kept in the instance (this descriptor is not consulted again)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, app: App | None, owner: type[App]) -> Any:
+        if app is None:
+            return self
+        factory = app._providers.get(self.name)
+        if factory is None:
+            raise AttributeError(f"{owner.__name__!r} object has no attribute "
+                                 f"{self.name!r} (no plugin of this app provides it)")
+        value = app.__dict__[self.name] = factory()
+        return value
+
+
 class _Answer(Exception):
     """Internal: a gate answered before routing; send its response."""
 
@@ -891,3 +932,32 @@ def _core_settings_check(app: App) -> list[ImproperlyConfigured]:
             id="heron.settings.E001",
         )]
     return []
+
+
+def _chain_gates(gates: list[Gate]) -> Gate | None:
+    """One gate running ``gates`` in order (the first answer wins); the gate itself
+    when there is one, None when there is none: nothing to loop over per request."""
+    if len(gates) <= 1:
+        return gates[0] if gates else None
+    chain = tuple(gates)
+
+    def run_gates(scope: Scope) -> Response | None:
+        for gate in chain:
+            early = gate(scope)
+            if early is not None:
+                return early
+        return None
+
+    return run_gates
+
+
+def _chain_finalizers(finalizers: tuple[Finalizer, ...]) -> Finalizer | None:
+    """One finalizer running ``finalizers`` in order (as :func:`_chain_gates`)."""
+    if len(finalizers) <= 1:
+        return finalizers[0] if finalizers else None
+
+    def run_finalizers(scope: Scope, response: Response, route: Route | None) -> None:
+        for finalize in finalizers:
+            finalize(scope, response, route)
+
+    return run_finalizers

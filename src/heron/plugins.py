@@ -82,6 +82,9 @@ class Plugin:
     #: Keyword options of route decorators this plugin reads (``tags=...``);
     #: an option no plugin and no core part knows is a startup error.
     route_options: ClassVar[frozenset[str]] = frozenset()
+    #: The plugin's settings section (a :func:`heron.settings.settings_section`
+    #: class): its fields join ``app.settings``, read from ``HERON_*`` like the rest.
+    settings: ClassVar[type | None] = None
 
     def setup(self, app: App) -> None:
         """Called once when the plugin is added to ``app``."""

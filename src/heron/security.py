@@ -28,6 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 Header = tuple[bytes, bytes]
 DEBUG_HOSTS = ("localhost", ".localhost", "127.0.0.1", "[::1]")
 NONCE_KEY = "heron.csp_nonce"
+_NAME = "heron.security"  # the plugin's name: its key in route.extensions
 # Letters, digits, dots, hyphens (and underscores, common in container names),
 # or a bracketed IPv6 address; then an optional port.
 _HOST = re.compile(r"(?:[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::[0-9]*)?")
@@ -106,15 +107,20 @@ def check_hosts(settings: Settings) -> ImproperlyConfigured | None:
 class HostValidator:
     """Checks a request's ``Host`` against ``allowed_hosts``; verdicts are memoised."""
 
-    def __init__(self, patterns: Iterable[str]) -> None:
+    def __init__(self, patterns: Iterable[str], debug: bool = False) -> None:
+        self.debug = debug
+        self.reset(patterns)
+
+    def reset(self, patterns: Iterable[str]) -> None:
+        """Allow these patterns from now on (the gate already handed out sees them)."""
         patterns = [p.strip().lower().rstrip(".") for p in patterns if p.strip()]
         self.allow_all = "*" in patterns
         self.exact = {p for p in patterns if not p.startswith(".")}
         self.suffixes = tuple(p for p in patterns if p.startswith("."))
         self._seen: dict[bytes, bool] = {}
 
-    def check(self, scope: Scope) -> bool:
-        """True when the request's Host is allowed."""
+    def gate(self, scope: Scope) -> None:
+        """The gate run before routing: a 400 for a Host this site does not serve."""
         for name, value in scope["headers"]:  # noqa: B007 (value is used after the loop)
             if name == b"host":
                 break
@@ -126,7 +132,16 @@ class HostValidator:
             verdict = self.allows(value.decode("latin-1"))
             if len(self._seen) < 1024:  # a flood of made-up hosts is not remembered
                 self._seen[value] = verdict
-        return verdict
+        if not verdict:
+            raise _bad_host(scope, self.debug)
+
+    def check(self, scope: Scope) -> bool:
+        """True when the request's Host is allowed."""
+        try:
+            self.gate(scope)
+        except HTTPException:
+            return False
+        return True
 
     def allows(self, host: str) -> bool:
         host = host.strip().lower()
@@ -204,8 +219,10 @@ class SecurityHeaders:
         template = policy if "{nonce}" in policy else None
         return ViewHeaders(headers, (_CSP, _format_policy(policy, None)), template)
 
-    def apply(self, scope: Scope, response: Response, view: ViewHeaders) -> None:
-        """Add the headers the response does not set itself."""
+    def finalize(self, scope: Scope, response: Response, route: Route | None) -> None:
+        """The finalizer: add the headers of the route's view (the defaults for error
+        pages and mounted apps) that the response does not set itself."""
+        view = self.default if route is None else route.extensions.get(_NAME, self.default)
         raw = response.raw_headers
         if len(raw) == 2 and raw[0][0] == b"content-type" and raw[1][0] == b"content-length":
             present: frozenset[bytes] | set[bytes] = _ENTITY  # the common case, kept cheap
@@ -234,7 +251,7 @@ class SecurityPlugin(Plugin):
     """Host validation and the HTTPS redirect before routing; security headers on
     every response (each view's computed once at startup)."""
 
-    name = "heron.security"
+    name = _NAME
     hosts: HostValidator
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
@@ -243,14 +260,9 @@ class SecurityPlugin(Plugin):
 
     def gates(self, app: App) -> Iterable[Gate]:
         settings = app.settings
-        self.hosts = HostValidator(effective_hosts(settings))  # "*" still refuses bad Hosts
-        debug = settings.debug
-
-        def check_host(scope: Scope) -> None:
-            if not self.hosts.check(scope):
-                raise _bad_host(scope, debug)
-
-        gates: list[Gate] = [check_host]
+        # With "*" it still refuses malformed Host headers.
+        self.hosts = HostValidator(effective_hosts(settings), settings.debug)
+        gates: list[Gate] = [self.hosts.gate]
         if settings.secure_redirect:
             def redirect_to_https(scope: Scope) -> Response | None:
                 return _https_redirect(scope) if scope["scheme"] == "http" else None
@@ -263,22 +275,15 @@ class SecurityPlugin(Plugin):
         hosts = effective_hosts(app.settings)
         if not HostValidator(hosts).allows(host):
             app.settings.allowed_hosts = [*hosts, host]
-            self.hosts = HostValidator(app.settings.allowed_hosts)
+            if hasattr(self, "hosts"):  # started: the gate handed out sees the change
+                self.hosts.reset(app.settings.allowed_hosts)
 
     def finalizers(self, app: App) -> Iterable[Finalizer]:
         headers = SecurityHeaders(app.settings)
-        default = headers.default
         for route in app.compiled_routes():
             if not route.is_websocket:
-                route.extensions[self.name] = headers.for_view(route.endpoint)
-        apply = headers.apply
-        name = self.name
-
-        def add_security_headers(scope: Scope, response: Response, route: Route | None) -> None:
-            apply(scope, response, default if route is None
-                  else route.extensions.get(name, default))
-
-        return [add_security_headers]
+                route.extensions[_NAME] = headers.for_view(route.endpoint)
+        return [headers.finalize]
 
     async def on_startup(self, app: App) -> None:
         for child in app.mounted_apps():

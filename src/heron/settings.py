@@ -16,12 +16,13 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from heron.exceptions import ImproperlyConfigured
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "settings_section"]
 
+T = TypeVar("T")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -281,6 +282,48 @@ class Settings:
             return os.environ[key]
         return self._dotenv.get(key)
 
+    @classmethod
+    def with_sections(cls, *sections: type) -> type[Settings]:
+        """This settings class with the fields of ``sections`` (plugins' settings
+        sections, see :func:`settings_section`) added; the same class for the same
+        sections."""
+        missing = tuple(s for s in sections if not issubclass(cls, s))
+        if not missing:
+            return cls
+        key = (cls, missing)
+        combined = _COMBINED.get(key)
+        if combined is None:
+            combined = type(cls.__name__, (cls, *missing), {"__module__": cls.__module__,
+                                                             "__qualname__": cls.__qualname__})
+            _COMBINED[key] = combined
+        return combined
+
+    def extend(self, *sections: type) -> None:
+        """Add settings sections to this instance (a plugin added after the settings
+        were made): their fields are read from ``HERON_*`` and ``.env`` like the others,
+        else take their defaults.
+
+        Raises:
+            ImproperlyConfigured: a value in the environment is not valid (heron.settings.E002).
+        """
+        before = {f.name for f in dataclasses.fields(self)}
+        combined = type(self).with_sections(*sections)
+        if combined is type(self):
+            return
+        self.__class__ = combined  # the same object: code holding it sees the new fields
+        self._types = typing.get_type_hints(combined)
+        for field in dataclasses.fields(combined):
+            if field.name in before:
+                continue
+            raw = self._lookup(field.name)
+            if raw is not None:
+                value = _coerce(raw, self._types[field.name], field.name)
+            elif field.default_factory is not dataclasses.MISSING:
+                value = field.default_factory()
+            else:
+                value = field.default
+            setattr(self, field.name, value)
+
     def update(self, **values: Any) -> None:
         """Set several settings at once (what ``App(settings, debug=True)`` does).
 
@@ -298,6 +341,23 @@ class Settings:
             for f in dataclasses.fields(self)
             if f.repr and not _looks_secret(f.name)
         }
+
+
+_COMBINED: dict[tuple[type[Settings], tuple[type, ...]], type[Settings]] = {}
+
+
+def settings_section(cls: type[T]) -> type[T]:
+    """Declare a plugin's settings section: a class of annotated fields with
+    defaults (made a keyword-only dataclass).  Its fields join the app's settings
+    under their own names (prefix them with the plugin's: ``audit_token``) and are
+    read from ``HERON_AUDIT_TOKEN``, ``.env`` or ``App(audit_token=...)``::
+
+        @settings_section
+        class AuditSettings:
+            #: Where audit records go.
+            audit_url: str = "memory://"
+    """
+    return dataclasses.dataclass(kw_only=True)(cls)
 
 
 def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:

@@ -22,7 +22,7 @@ import acme_audit
 def make_app(tmp_path: Path, **options: object) -> App:
     (tmp_path / "templates").mkdir(exist_ok=True)
     (tmp_path / "templates" / "page.html").write_text("<p>{{ audit_banner }}</p>")
-    app = App(debug=True, root=tmp_path, plugins=[acme_audit.AuditPlugin(**options)])
+    app = App(debug=True, root=tmp_path, plugins=[acme_audit.AuditPlugin()], **options)
 
     @app.get("/", audited=True)
     async def index(request):  # type: ignore[no-untyped-def]
@@ -54,7 +54,7 @@ def test_a_third_party_plugin_wraps_routes_finalizes_responses_and_adds_globals(
 
 
 def test_a_gate_answers_before_routing(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path, maintenance=True)) as client:
+    with TestClient(make_app(tmp_path, audit_maintenance=True)) as client:
         response = client.get("/")
         assert (response.status_code, response.text) == (503, "Down for maintenance")
         assert response.headers["x-content-type-options"] == "nosniff"  # heron's own finalizer
@@ -62,7 +62,7 @@ def test_a_gate_answers_before_routing(tmp_path: Path) -> None:
 
 
 def test_a_plugins_check_is_reported_with_the_others(tmp_path: Path) -> None:
-    app = make_app(tmp_path, token="x")
+    app = make_app(tmp_path, audit_token="x")
     app.settings.session_max_age = 0
     ids = [problem.id for problem in app.check()]
     assert ids == ["heron.sessions.E003", "acme.audit.E001"]
@@ -70,6 +70,38 @@ def test_a_plugins_check_is_reported_with_the_others(tmp_path: Path) -> None:
         app.setup()
     assert [p.id for p in info.value.problems] == ids
     assert "acme.audit.E001: acme.audit needs a token" in str(info.value)
+
+
+def test_a_plugins_settings_section_joins_the_apps_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERON_AUDIT_TOKEN", "from-the-environment")
+    monkeypatch.setenv("HERON_AUDIT_MAINTENANCE", "yes")
+    app = make_app(tmp_path)
+    assert app.settings.audit_token == "from-the-environment"  # read like heron's own
+    assert app.settings.audit_maintenance is True
+    assert make_app(tmp_path, audit_token="given").settings.audit_token == "given"
+    # a typo is caught with a suggestion, as for heron's settings
+    with pytest.raises(ImproperlyConfigured) as info:
+        make_app(tmp_path, audit_tokn="x")
+    assert info.value.id == "heron.settings.E004"
+    assert "did you mean 'audit_token'?" in info.value.message
+    # a bad value in the environment names the setting
+    monkeypatch.setenv("HERON_AUDIT_MAINTENANCE", "maybe")
+    with pytest.raises(ImproperlyConfigured) as info:
+        make_app(tmp_path)
+    assert info.value.id == "heron.settings.E002"
+    assert "audit_maintenance" in info.value.message
+
+
+def test_a_plugin_added_later_extends_the_same_settings_object(tmp_path: Path) -> None:
+    from heron import Settings
+
+    settings = Settings(debug=True)
+    app = App(settings, root=tmp_path)
+    app.add_plugin(acme_audit.AuditPlugin())
+    assert app.settings is settings
+    assert settings.audit_token == "t0ken"  # type: ignore[attr-defined]
+    assert settings.debug is True
 
 
 def test_two_plugins_of_one_name_are_refused(tmp_path: Path) -> None:

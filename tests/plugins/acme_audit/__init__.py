@@ -13,28 +13,34 @@ from heron import HTTPException, PlainTextResponse, Request, Response
 from heron.exceptions import ImproperlyConfigured
 from heron.plugins import Finalizer, Gate, Handler, Plugin
 from heron.routing import Route
+from heron.settings import settings_section
 
 #: What the hooks saw, for the tests to read.
 EVENTS: list[str] = []
 
 
+@settings_section
+class AuditSettings:
+    #: The token audit records are signed with (HERON_AUDIT_TOKEN).
+    audit_token: str = "t0ken"
+    #: Answer 503 to everything but /health (HERON_AUDIT_MAINTENANCE).
+    audit_maintenance: bool = False
+
+
 class AuditPlugin(Plugin):
     name = "acme.audit"
     route_options = frozenset({"audited"})
-
-    def __init__(self, *, maintenance: bool = False, token: str = "t0ken") -> None:
-        self.maintenance = maintenance
-        self.token = token
+    settings = AuditSettings
 
     def checks(self, app: Any) -> Iterable[ImproperlyConfigured]:
-        if len(self.token) < 5:
+        if len(app.settings.audit_token) < 5:
             return [ImproperlyConfigured("acme.audit needs a token of 5 characters or more",
                                          id="acme.audit.E001")]
         return []
 
     def gates(self, app: Any) -> Iterable[Gate]:
         def maintenance(scope: dict[str, Any]) -> Response | None:
-            if self.maintenance and scope["path"] != "/health":
+            if app.settings.audit_maintenance and scope["path"] != "/health":
                 return PlainTextResponse("Down for maintenance", 503)
             if scope["path"] == "/forbidden":
                 raise HTTPException(403, "Not here.")
