@@ -131,7 +131,9 @@ MODULES: dict[str, list[str]] = {
         "StringConverter",
         "UUIDConverter",
     ],
-    "heron.csrf": ["CSRFError", "UNSAFE_METHODS", "csrf_exempt", "get_token", "rotate_token"],
+    "heron.csrf": [
+        "CSRFError", "CSRFSettings", "UNSAFE_METHODS", "csrf_exempt", "get_token", "rotate_token",
+    ],
     "heron.datastructures": [
         "Address",
         "FormData",
@@ -152,7 +154,7 @@ MODULES: dict[str, list[str]] = {
         "TimestampMixin",
         "db",
     ],
-    "heron.defaults": ["App", "DEFAULT_PLUGINS"],
+    "heron.defaults": ["App", "DEFAULT_PLUGINS", "Settings"],
     "heron.exceptions": [
         "HTTPException",
         "ImproperlyConfigured",
@@ -162,7 +164,7 @@ MODULES: dict[str, list[str]] = {
         "WebSocketDisconnect",
         "abort",
     ],
-    "heron.flash": ["Messages", "flash", "get_flashed_messages"],
+    "heron.flash": ["FlashPlugin", "Messages", "flash", "get_flashed_messages"],
     "heron.forms": [
         "BoundField",
         "Choice",
@@ -231,8 +233,13 @@ MODULES: dict[str, list[str]] = {
         "StreamingResponse",
         "make_response",
     ],
-    "heron.routing": ["Mount", "PathTemplate", "Route", "RouteDecorators", "Router"],
-    "heron.security": ["content_security_policy", "csp_nonce", "frame_options"],
+    "heron.routing": [
+        "Mount", "PathTemplate", "Route", "RouteDecorators", "Router", "add_view_hook",
+        "view_hooks",
+    ],
+    "heron.security": [
+        "SecuritySettings", "content_security_policy", "csp_nonce", "frame_options",
+    ],
     "heron.sessions": [
         "CacheSessionBackend",
         "CookieSessionBackend",
@@ -250,7 +257,10 @@ MODULES: dict[str, list[str]] = {
         "new_name",
         "safe_extension",
     ],
-    "heron.templating": ["Markup", "TemplateNotFound", "Templates", "render", "render_async"],
+    "heron.templating": [
+        "Markup", "TemplateNotFound", "Templates", "render", "render_async",
+        "request_from_context",
+    ],
     "heron.testing": [
         "AsyncTestClient",
         "TestClient",
@@ -321,7 +331,6 @@ UNDOCUMENTED = {
     "heron.routing.RouteDecorators",
     "heron.sessions.CacheSessionBackend",
     "heron.sessions.CookieSessionBackend",
-    "heron.settings.settings_section",  # new in the working tree while this was written
     "heron.signing.secret_keys",
     "heron.storage.new_name",
     "heron.storage.safe_extension",

@@ -11,7 +11,7 @@ from heron.concurrency import run_async, run_in_threadpool
 from heron.converters import Converter
 from heron.csrf import csrf_exempt
 from heron.datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
-from heron.defaults import App
+from heron.defaults import App, Settings
 from heron.exceptions import (
     HTTPException,
     ImproperlyConfigured,
@@ -36,7 +36,6 @@ from heron.responses import (
     StreamingResponse,
 )
 from heron.routing import Router
-from heron.settings import Settings
 from heron.staticfiles import StaticFiles
 from heron.websockets import WebSocket
 

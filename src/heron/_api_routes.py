@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from heron.plugins import Plugin
 from heron.requests import Request
 from heron.routing import Route
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -31,6 +32,19 @@ async def docs_asset(request: Request, name: str) -> Any:
     return await view(request, name)
 
 
+@settings_section
+class OpenAPISettings:
+    """heron.openapi's settings (docs/api.md)."""
+
+    #: Where the OpenAPI 3.1 document is served; ``None``: not served.
+    openapi_url: str | None = "/openapi.json"
+    #: Where the API docs page is served (its assets ship with heron); ``None``: not served.
+    docs_url: str | None = "/docs"
+    #: The API's title and version in the OpenAPI document.
+    openapi_title: str = "heron API"
+    openapi_version: str = "0.1.0"
+
+
 class OpenAPIPlugin(Plugin):
     """Serves the OpenAPI document at ``openapi_url`` and the docs page at ``docs_url``.
 
@@ -39,6 +53,7 @@ class OpenAPIPlugin(Plugin):
     """
 
     name = "heron.openapi"
+    settings = OpenAPISettings
     route_options = frozenset({
         "tags", "summary", "description", "responses", "deprecated", "include_in_schema",
         "operation_id",

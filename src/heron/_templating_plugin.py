@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from heron.plugins import Plugin
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -17,11 +18,20 @@ if TYPE_CHECKING:
 __all__ = ["TemplatingPlugin"]
 
 
+@settings_section
+class TemplatingSettings:
+    """heron.templating's settings (docs/templates.md)."""
+
+    #: Re-read changed templates; ``None`` follows ``debug``.
+    template_auto_reload: bool | None = None
+
+
 class TemplatingPlugin(Plugin):
     """Gives every app ``app.templates``: the app's, its components' and its plugins'
     template folders, with every plugin's template globals and filters."""
 
     name = "heron.templating"
+    settings = TemplatingSettings
 
     def setup(self, app: App) -> None:
         def make() -> Templates:

@@ -5,44 +5,45 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
 
-from heron import _context, _matcher
+from heron import _matcher
 from heron._components import Component, load_component
-from heron._errors import error_response
-from heron._matcher import MountMatch, RouteMatch
-from heron._parsing import check_path
-from heron._scope import route_path
+from heron._dispatch import Dispatcher
 from heron.checks import ConfigurationErrors, run_checks
 from heron.concurrency import configure_threadpool
 from heron.converters import DEFAULT_CONVERTERS, Converter
 from heron.datastructures import State
 from heron.exceptions import (
-    HTTPException,
     ImproperlyConfigured,
-    RequestValidationError,
-    ServiceUnavailable,
     URLBuildError,
-    WebSocketDisconnect,
 )
 from heron.params import build_call, build_hook, build_responder, takes_only_path_params
 from heron.plugins import Finalizer, Gate, Plugin, RequestHook, ResponseHook, load_plugin
-from heron.requests import ClientDisconnect, HTTPConnection, Request
-from heron.responses import RedirectResponse, Response, make_response
-from heron.routing import WEBSOCKET, Mount, PathTemplate, Route, RouteDecorators, Router
+from heron.requests import Request
+from heron.responses import Response, make_response
+from heron.routing import (
+    Mount,
+    PathTemplate,
+    Route,
+    RouteDecorators,
+    Router,
+    view_hooks,
+)
 from heron.settings import Settings
 from heron.types import ASGIApp, Receive, Scope, Send
-from heron.websockets import WebSocket, WebSocketState
 
 if TYPE_CHECKING:
     import click
 
 __all__ = ["App", "Middleware"]
+
+#: Route decorator options the core reads (heron.params): the rest come from plugins.
+CORE_ROUTE_OPTIONS = frozenset({"response_model", "status_code"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("heron.error")
@@ -61,7 +62,7 @@ class Middleware:
         return self.cls(app, **self.options)
 
 
-class App(RouteDecorators):
+class App(Dispatcher, RouteDecorators):
     """A heron application.
 
     >>> app = App(debug=True)
@@ -299,6 +300,26 @@ class App(RouteDecorators):
                 self._compile()
             except ImproperlyConfigured as exc:
                 problems.append(exc)
+            else:
+                problems += self._check_route_options()
+        return problems
+
+    def _check_route_options(self) -> list[ImproperlyConfigured]:
+        """Keyword options of route decorators that neither the core nor a plugin reads
+        (a typo such as ``tag=`` would otherwise be ignored)."""
+        known = CORE_ROUTE_OPTIONS.union(*(p.route_options for p in self.plugins.values()))
+        problems = []
+        for route in self.compiled_routes():
+            unknown = sorted(set(route.options) - known)
+            if unknown:
+                import difflib
+
+                close = difflib.get_close_matches(unknown[0], known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(ImproperlyConfigured(
+                    f"{route.describe()} for {route.path} has the option(s) "
+                    f"{', '.join(map(repr, unknown))}, which nothing in this app reads{hint}",
+                    id="heron.routing.E015"))
         return problems
 
     def setup(self) -> ASGIApp:
@@ -414,8 +435,8 @@ class App(RouteDecorators):
 
     def _wrap_view(self, route: Route, call: Callable[[Any], Any]) -> Callable[[Request], Any]:
         befores = [build_hook(f) for r in route.routers for f in r.before_request_funcs]
-        # Guards a decorator put on the view (login_required...): after the routers' hooks.
-        befores += getattr(route.endpoint, "__heron_guards__", ())
+        # Hooks a decorator put on the view (login_required...): after the routers' hooks.
+        befores += view_hooks(route.endpoint)
         afters = [build_hook(f) for r in reversed(route.routers) for f in r.after_request_funcs]
         if not befores and not afters:
             return call  # _http coerces the value; no extra coroutine per request
@@ -477,287 +498,6 @@ class App(RouteDecorators):
         return routes[0].url_path(params)
 
     url_for = url_path_for
-
-    # -- ASGI ---------------------------------------------------------------
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry point, and the innermost app of the middleware stack.
-
-        The server's call finds ``scope["app"]`` unset: heron sets it and runs
-        the middleware, which ends by calling this method again.  Without
-        middleware the request is handled at once, saving a coroutine per request.
-        """
-        if scope.get("app") is not self:
-            scope["app"] = self
-            if scope["type"] == "lifespan":
-                await self._lifespan(receive, send)
-                return
-            stack = self._stack or self.setup()
-            if stack is not self:
-                await stack(scope, receive, send)
-                return
-        # Batteries reached without a request argument (``db.session``) find the
-        # request through a context variable; only apps using them pay for it.
-        if _context.enabled and scope.get("heron.context") is None:
-            await self._call_in_context(scope, receive, send)
-            return
-        if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                await self._websocket(scope, receive, send)
-            return
-        # A view without parameters never sees the request: make it only when needed.
-        request: Request | None = None
-        route: Route | None = None
-        routers = self._root_routers
-        try:
-            if len(scope["headers"]) > self._max_headers:
-                raise HTTPException(431, f"Too many request headers (the limit is "
-                                         f"{self._max_headers}).")
-            if self._gate is not None:
-                early = self._gate(scope)
-                if early is not None:
-                    raise _Answer(early)
-            raw_path = scope.get("raw_path")
-            if raw_path and b"%" in raw_path:
-                check_path(raw_path)
-            path = route_path(scope) if scope.get("root_path") else scope["path"]
-            # Static paths are one dict lookup, done here; the matcher does the rest.
-            static = self._static_routes.get(path)
-            route = static.get(scope["method"]) if static is not None else None
-            if route is not None:
-                params: dict[str, Any] = {}
-                result: Any = None
-            else:
-                result = self._http_matcher.match(scope["method"], path)
-                if result.__class__ is RouteMatch:
-                    route, params = result
-            if route is not None:
-                scope["route"] = route
-                scope["path_params"] = params
-                routers = route.routers
-                if route.direct is not None:
-                    value = await (route.direct(**params) if params else route.direct())
-                else:
-                    request = Request(scope, receive)
-                    if self._request_hooks:
-                        for hook in self._request_hooks:
-                            await hook(request)
-                    value = await route.handler(request)
-                response = value if isinstance(value, Response) else make_response(value)
-            elif result.__class__ is MountMatch:
-                await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
-                return
-            else:
-                routers = self._routers_for(path)
-                request = Request(scope, receive)
-                for hook in self._request_hooks:
-                    await hook(request)
-                response = await self._unmatched(request, result, routers)
-        except ClientDisconnect:
-            if request is not None and request._form is not None:
-                await request.close()  # the uploads' temporary files
-            return
-        except _Answer as answer:
-            response = answer.response
-        except Exception as exc:
-            if request is None:
-                request = Request(scope, receive)
-            response = await self._handle_exception(request, exc, routers)
-        if _context.CLEANUP_KEY in scope:
-            # Close the view's database sessions now: their connections go back
-            # to the pool before the response is sent, and an uncommitted
-            # SQLite write no longer locks out the session store below.
-            from heron._context import run_cleanups
-
-            await run_cleanups(scope, failed=False)
-        if request is not None and self._response_hooks:
-            for respond in self._response_hooks:
-                try:
-                    response = await respond(request, response, routers)
-                except Exception as exc:  # a store that is down (503)...
-                    response = await self._handle_exception(request, exc, routers)
-        if self._finalize is not None:
-            self._finalize(scope, response, route)
-        try:
-            await response(scope, receive, send)
-        finally:
-            if request is not None and request._form is not None:
-                await request.close()
-
-    async def _call_in_context(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Makes the scope reachable by ``db.session`` and friends, then handles
-        # the request in __call__ as usual, then runs what they left to clean up.
-        from heron._context import current_scope, run_cleanups
-
-        scope["heron.context"] = True
-        token = current_scope.set(scope)
-        try:
-            await self(scope, receive, send)
-        finally:
-            current_scope.reset(token)
-            await run_cleanups(scope, failed=False)
-
-    async def _reenter(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The innermost app of the middleware stack: marks the scope (even one a
-        # middleware rebuilt without "app") so that __call__ handles it directly.
-        scope["app"] = self
-        await self(scope, receive, send)
-
-    async def _unmatched(
-        self, request: Request, result: Any, routers: tuple[Router, ...]
-    ) -> Response:
-        if isinstance(result, _matcher.Redirect):
-            query = request.scope.get("query_string", b"")
-            # The matched path is decoded: encode it again so that "%", "?" and
-            # "#" in it stay part of the path.
-            path = request.scope.get("root_path", "") + result.path
-            location = quote(path, safe="/:@!$&'()*+,;=~")
-            if query:
-                location += "?" + query.decode("latin-1")
-            status = 301 if request.method in ("GET", "HEAD") else 308
-            return RedirectResponse(location, status)
-        if isinstance(result, _matcher.MethodNotAllowed):
-            allowed = ", ".join(sorted(result.allowed | {"OPTIONS"}))
-            if request.method == "OPTIONS":
-                return Response(status_code=204, headers={"allow": allowed})
-            exc = HTTPException(405, f"Method {request.method} is not allowed here.",
-                                {"allow": allowed})
-        else:
-            exc = HTTPException(404, f"Nothing is found at {request.path}.")
-        return await self._handle_exception(request, exc, routers)
-
-    def _routers_for(self, path: str) -> tuple[Router, ...]:
-        for prefix, chain in self._prefixes:
-            if prefix and (path == prefix or path.startswith(prefix + "/")):
-                return chain
-        return (self.router,)
-
-    async def _call_mount(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
-        # As the ASGI spec reads: ``path`` stays the full path and ``root_path``
-        # grows by the mount prefix; the mounted app strips it for its routing.
-        child = dict(scope)
-        child["root_path"] = scope.get("root_path", "") + mount.prefix
-        child.pop("route", None)
-        child.pop("path_params", None)
-        child.pop("heron.context", None)
-        if self._finalizers and scope["type"] == "http":
-            send = self._finalize_send(scope, send)
-        await mount.app(child, receive, send)
-
-    def _finalize_send(self, scope: Scope, send: Send) -> Send:
-        """A ``send`` that runs the finalizers on a mounted app's response headers."""
-        finalizers = self._finalizers
-
-        async def send_finalized(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                carrier = Response.__new__(Response)
-                # ASGI lets an app send names in any case: lower them to compare.
-                carrier.raw_headers = [(k.lower(), v) for k, v in message.get("headers", [])]
-                carrier.status_code = message["status"]
-                for finalize in finalizers:
-                    finalize(scope, carrier, None)
-                message = {**message, "headers": carrier.raw_headers}
-            await send(message)
-
-        return send_finalized
-
-    async def _handle_exception(
-        self, conn: HTTPConnection, exc: Exception, routers: Sequence[Router]
-    ) -> Response:
-        for translate in self.exception_translators:
-            translated = translate(exc)
-            if translated is not None:
-                translated.__cause__ = exc
-                exc = translated
-                break
-        handler, key = _find_handler(exc, routers)
-        reference = None
-        if isinstance(exc, ServiceUnavailable):
-            reference = self._log_unhandled(conn, exc, exc.message)
-        if key == 500:
-            # A catch-all 500 page must not hide the error from the logs.
-            reference = self._log_unhandled(conn, exc)
-        if handler is not None:
-            try:
-                return make_response(await build_hook(handler)(conn, exc))
-            except Exception as handler_exc:
-                exc = handler_exc  # the handler itself failed: fall through to a 500
-                reference = None
-        if isinstance(exc, RequestValidationError):
-            from heron._errors import validation_response
-
-            return validation_response(exc)
-        if isinstance(exc, HTTPException):
-            return error_response(conn, exc.status_code, exc.detail, exc.headers, reference)
-        reference = reference or self._log_unhandled(conn, exc)
-        if self.settings.debug:
-            from heron._debug import debug_response
-
-            try:
-                return debug_response(conn, exc)
-            except Exception:  # never let the debug page turn one error into two
-                logger.exception("The debug page failed [ref %s]", reference)
-        return error_response(conn, 500, "The server could not answer this request.",
-                              reference=reference)
-
-    def _log_unhandled(self, conn: HTTPConnection, exc: Exception, message: str = "") -> str:
-        import uuid
-
-        reference = uuid.uuid4().hex[:12]
-        method = conn.scope.get("method", "WEBSOCKET")
-        logger.error("Unhandled %s on %s %s [ref %s]%s", type(exc).__name__, method,
-                     conn.scope.get("path"), reference, f": {message}" if message else "",
-                     exc_info=exc.__cause__ or exc if message else exc)
-        return reference
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        websocket = WebSocket(scope, receive, send)
-        try:
-            if len(scope["headers"]) > self._max_headers:
-                raise HTTPException(431, "Too many request headers.")
-            if self._gate is not None and self._gate(scope) is not None:
-                raise HTTPException(400, "Refused before routing.")
-            raw_path = scope.get("raw_path")
-            if raw_path and b"%" in raw_path:
-                check_path(raw_path)
-        except HTTPException as exc:
-            await websocket.close(1008, str(exc.detail)[:120])
-            return
-        path = route_path(scope) if scope.get("root_path") else scope["path"]
-        result = self._ws_matcher.match(WEBSOCKET, path)
-        if result.__class__ is MountMatch:
-            await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
-            return
-        if result.__class__ is not RouteMatch:
-            await websocket.close(1008, "No websocket route here")
-            return
-        route = result.route  # type: ignore[union-attr]
-        scope["route"] = route
-        scope["path_params"] = result.params  # type: ignore[union-attr]
-        try:
-            for hook in self._request_hooks:
-                await hook(websocket)
-            await route.handler(websocket)
-        except WebSocketDisconnect:
-            pass
-        except ServiceUnavailable as exc:
-            self._log_unhandled(websocket, exc, exc.message)
-            if websocket.client_state is not WebSocketState.DISCONNECTED:
-                await websocket.close(1011, "Service unavailable")
-            return
-        except HTTPException as exc:
-            # Bad input read by the view (a malformed query, say): a policy
-            # violation, not a server error.
-            if websocket.client_state is not WebSocketState.DISCONNECTED:
-                await websocket.close(1008, str(exc.detail)[:120])
-            return
-        except Exception as exc:
-            self._log_unhandled(websocket, exc)
-            if websocket.client_state is not WebSocketState.DISCONNECTED:
-                await websocket.close(1011, "Internal error")
-            return
-        if websocket.client_state is not WebSocketState.DISCONNECTED:
-            await websocket.close(1000)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
@@ -870,26 +610,6 @@ class App(RouteDecorators):
         return f"<App root={str(self.root)!r} debug={self.settings.debug}>"
 
 
-def _find_handler(
-    exc: Exception, routers: Iterable[Router]
-) -> tuple[Callable[..., Any] | None, Any]:
-    """The error handler for ``exc`` and the key it was registered under.
-
-    An HTTPException is found by its status first; any other error by its
-    classes, then as the 500 it becomes.  Inner routers win over outer ones.
-    """
-    keys: list[Any] = [exc.status_code] if isinstance(exc, HTTPException) else []
-    keys += type(exc).__mro__
-    if not isinstance(exc, HTTPException):
-        keys.append(500)
-    for router in reversed(list(routers)):
-        for key in keys:
-            handler = router.error_handlers.get(key)
-            if handler is not None:
-                return handler, key
-    return None, (500 if not isinstance(exc, HTTPException) else None)
-
-
 class _Provided:
     """``app.<name>`` for a value a plugin provides: made on first use by the app's
     factory, then kept in the instance (this descriptor is not consulted again)."""
@@ -906,32 +626,6 @@ class _Provided:
                                  f"{self.name!r} (no plugin of this app provides it)")
         value = app.__dict__[self.name] = factory()
         return value
-
-
-class _Answer(Exception):
-    """Internal: a gate answered before routing; send its response."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _caller_folder() -> Path:
-    frame = sys._getframe(2)
-    filename = frame.f_globals.get("__file__")
-    return Path(filename).resolve().parent if filename else Path.cwd()
-
-
-
-def _core_settings_check(app: App) -> list[ImproperlyConfigured]:
-    """The core's own settings: a secret key outside debug."""
-    if not app.settings.secret_key and not app.settings.debug:
-        return [ImproperlyConfigured(
-            "secret_key is not set. Set HERON_SECRET_KEY (or App(secret_key=...)) to a long "
-            "random value, e.g. the output of: python -c \"import secrets; "
-            "print(secrets.token_urlsafe(50))\"; or turn on debug for development",
-            id="heron.settings.E001",
-        )]
-    return []
 
 
 def _chain_gates(gates: list[Gate]) -> Gate | None:
@@ -961,3 +655,22 @@ def _chain_finalizers(finalizers: tuple[Finalizer, ...]) -> Finalizer | None:
             finalize(scope, response, route)
 
     return run_finalizers
+
+
+def _caller_folder() -> Path:
+    frame = sys._getframe(2)
+    filename = frame.f_globals.get("__file__")
+    return Path(filename).resolve().parent if filename else Path.cwd()
+
+
+
+def _core_settings_check(app: App) -> list[ImproperlyConfigured]:
+    """The core's own settings: a secret key outside debug."""
+    if not app.settings.secret_key and not app.settings.debug:
+        return [ImproperlyConfigured(
+            "secret_key is not set. Set HERON_SECRET_KEY (or App(secret_key=...)) to a long "
+            "random value, e.g. the output of: python -c \"import secrets; "
+            "print(secrets.token_urlsafe(50))\"; or turn on debug for development",
+            id="heron.settings.E001",
+        )]
+    return []

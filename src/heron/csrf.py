@@ -16,6 +16,7 @@ a visitor into the attacker's account (login CSRF).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hmac
 import logging
 import secrets
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 from heron.exceptions import HTTPException, ImproperlyConfigured
 from heron.plugins import Handler, Plugin
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -32,7 +34,14 @@ if TYPE_CHECKING:
     from heron.routing import Route
     from heron.settings import Settings
 
-__all__ = ["UNSAFE_METHODS", "CSRFError", "csrf_exempt", "get_token", "rotate_token"]
+__all__ = [
+    "UNSAFE_METHODS",
+    "CSRFError",
+    "CSRFSettings",
+    "csrf_exempt",
+    "get_token",
+    "rotate_token",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -236,10 +245,24 @@ def _split_origin(origin: str) -> tuple[str, str]:
 # -- the plug-in ---------------------------------------------------------------
 
 
+@settings_section
+class CSRFSettings:
+    """heron.csrf's settings (docs/security.md)."""
+
+    #: Check a CSRF token on POST, PUT, PATCH and DELETE.
+    csrf: bool = True
+    #: Other origins allowed to post here (``https://app.example.com``,
+    #: ``https://*.example.com``).
+    csrf_trusted_origins: list[str] = dataclasses.field(default_factory=list)
+    csrf_field_name: str = "csrf_token"
+    csrf_header_name: str = "X-CSRF-Token"
+
+
 class CSRFPlugin(Plugin):
     """Checks unsafe requests to views that are not exempt, before the view runs."""
 
     name = "heron.csrf"
+    settings = CSRFSettings
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         if app.settings.csrf:
@@ -248,6 +271,26 @@ class CSRFPlugin(Plugin):
             except ImproperlyConfigured as exc:
                 return [exc]
         return []
+
+    def template_globals(self, app: App) -> dict[str, Any]:
+        """``csrf_token()`` and ``csrf_input()`` in every template."""
+        import jinja2
+        from markupsafe import Markup
+
+        from heron.templating import request_from_context
+
+        field = app.settings.csrf_field_name
+
+        @jinja2.pass_context
+        def csrf_token(context: Any) -> str:
+            return get_token(request_from_context(context))
+
+        @jinja2.pass_context
+        def csrf_input(context: Any) -> Markup:
+            token = get_token(request_from_context(context))
+            return Markup('<input type="hidden" name="{}" value="{}">').format(field, token)
+
+        return {"csrf_token": csrf_token, "csrf_input": csrf_input}
 
     def wrap_route(self, app: App, route: Route, handler: Handler) -> Handler:
         if not app.settings.csrf or is_exempt(route.endpoint) \

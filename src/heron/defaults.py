@@ -1,5 +1,6 @@
-"""``heron.App``: the core :class:`heron.app.App` with heron's batteries that are on
-by default, because they make every app safer or are needed by most.
+"""``heron.App`` and ``heron.Settings``: the core app and settings with heron's
+batteries that are on by default, because they make every app safer or most
+apps use them.
 
 The core names no battery; this module, above the batteries, does.  Leave one
 out with ``class MyApp(App): default_plugins = ...``; see docs/architecture.md.
@@ -7,10 +8,18 @@ out with ``class MyApp(App): default_plugins = ...``; see docs/architecture.md.
 
 from __future__ import annotations
 
+from heron._api_routes import OpenAPISettings
+from heron._templating_plugin import TemplatingSettings
 from heron.app import App as CoreApp
+from heron.cache.plugin import CacheSettings
+from heron.csrf import CSRFSettings
+from heron.middleware.plugin import MiddlewareSettings
 from heron.plugins import Plugin
+from heron.security import SecuritySettings
+from heron.sessions.plugin import SessionSettings
+from heron.settings import Settings as CoreSettings
 
-__all__ = ["DEFAULT_PLUGINS", "App"]
+__all__ = ["DEFAULT_PLUGINS", "App", "Settings"]
 
 #: heron's default batteries, by module, in the order they wrap the request.
 DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
@@ -18,12 +27,24 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
     "heron.security",
     "heron.sessions.plugin",
     "heron.csrf",
+    "heron.flash",
     "heron.cache.plugin",
     "heron._templating_plugin",
     "heron._api_routes",
 )
 
 
+class Settings(CoreSettings, SecuritySettings, CSRFSettings, SessionSettings, CacheSettings,
+               MiddlewareSettings, OpenAPISettings, TemplatingSettings):
+    """Every heron setting, the default batteries' sections included (see
+    docs/settings.md); read from keyword arguments, ``HERON_*`` variables and ``.env``.
+
+    Subclass it (as a dataclass) to add your project's own settings; they are
+    read from the environment the same way.
+    """
+
+
 class App(CoreApp):
     __doc__ = CoreApp.__doc__
     default_plugins = DEFAULT_PLUGINS
+    settings_class = Settings

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from heron.plugins import Plugin
+
 if TYPE_CHECKING:
+    from heron.app import App
     from heron.requests import HTTPConnection
 
-__all__ = ["Messages", "flash", "get_flashed_messages"]
+__all__ = ["FlashPlugin", "Messages", "flash", "get_flashed_messages"]
 
 SESSION_KEY = "_flashes"
 _TAKEN = "heron.flashes"
@@ -99,3 +102,33 @@ class Message:
 
     def __repr__(self) -> str:
         return f"Message({self.category!r}, {self.message!r})"
+
+
+class FlashPlugin(Plugin):
+    """``messages`` and ``get_flashed_messages()`` in every template."""
+
+    name = "heron.flash"
+
+    def setup(self, app: App) -> None:
+        def messages(conn: HTTPConnection) -> dict[str, Any]:
+            return {"messages": Messages(conn)}
+
+        app.context_processors.insert(0, messages)  # the app's own processors may override
+
+    def template_globals(self, app: App) -> dict[str, Any]:
+        import jinja2
+
+        from heron.templating import request_from_context
+
+        @jinja2.pass_context
+        def flashed(context: Any, with_categories: bool = False,
+                    category_filter: tuple[str, ...] | list[str] = ()) -> list[Any]:
+            found: list[Any] = get_flashed_messages(
+                request_from_context(context), with_categories,  # type: ignore[call-overload]
+                category_filter)
+            return found
+
+        return {"get_flashed_messages": flashed}
+
+
+plugin = FlashPlugin

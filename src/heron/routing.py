@@ -18,7 +18,9 @@ from heron.converters import Converter, PathConverter
 from heron.exceptions import ImproperlyConfigured, URLBuildError
 from heron.types import ASGIApp
 
-__all__ = ["Mount", "PathTemplate", "Route", "RouteDecorators", "Router"]
+__all__ = [
+    "Mount", "PathTemplate", "Route", "RouteDecorators", "Router", "add_view_hook", "view_hooks",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -131,6 +133,23 @@ def _mixed_segment(text: str, params: list[Any], path: str) -> Segment:
         last = m.end()
     regex += re.escape(text[last:])
     return ("pattern", re.compile(regex), tuple((name, conv) for name, conv, _ in params))
+
+
+_VIEW_HOOKS = "__heron_view_hooks__"
+
+
+def add_view_hook(view: Callable[..., Any], hook: Callable[..., Any]) -> None:
+    """Run ``hook(request)`` before ``view``, after its routers' ``before_request``
+    hooks; a value it returns answers instead of the view.  Hooks added later run
+    first, as decorators apply bottom-up (``login_required`` uses this).  Applied
+    once, when the routes compile."""
+    setattr(view, _VIEW_HOOKS, (hook, *view_hooks(view)))
+
+
+def view_hooks(view: Callable[..., Any]) -> tuple[Callable[..., Any], ...]:
+    """The hooks :func:`add_view_hook` gave ``view``, in the order they run."""
+    hooks: tuple[Callable[..., Any], ...] = getattr(view, _VIEW_HOOKS, ())
+    return hooks
 
 
 class Route:

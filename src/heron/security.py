@@ -7,13 +7,15 @@ view's responses get; a header the view sets itself always wins.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from heron.exceptions import HTTPException, ImproperlyConfigured
 from heron.plugins import Finalizer, Gate, Plugin
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from heron.settings import Settings
     from heron.types import Scope
 
-__all__ = ["content_security_policy", "csp_nonce", "frame_options"]
+__all__ = ["SecuritySettings", "content_security_policy", "csp_nonce", "frame_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Header = tuple[bytes, bytes]
@@ -247,11 +249,40 @@ class SecurityHeaders:
 # -- the plug-in ---------------------------------------------------------------
 
 
+@settings_section
+class SecuritySettings:
+    """heron.security's settings: allowed hosts, HTTPS, security headers (docs/security.md)."""
+
+    #: Host names this app serves; a request for another Host gets 400.
+    #: ``.example.com`` matches the domain and its subdomains, ``*`` any host.
+    #: Empty means the localhost names in debug, and is an error in production.
+    allowed_hosts: list[str] = dataclasses.field(default_factory=list)
+    #: Redirect plain-HTTP requests to HTTPS (301).
+    secure_redirect: bool = False
+    #: ``Strict-Transport-Security`` max-age on HTTPS responses (0 = no header).
+    hsts_seconds: int = 31536000
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
+    #: ``X-Frame-Options``: ``DENY``, ``SAMEORIGIN`` or ``None`` (no header).
+    x_frame_options: str | None = "DENY"
+    #: Send ``X-Content-Type-Options: nosniff``.
+    content_type_nosniff: bool = True
+    referrer_policy: str | None = "same-origin"
+    cross_origin_opener_policy: str | None = "same-origin"
+    #: ``Content-Security-Policy``; ``{nonce}`` becomes the per-request nonce
+    #: source (``'nonce-...'``) when a template used ``csp_nonce()``.
+    content_security_policy: str | None = (
+        "default-src 'self'; script-src 'self' {nonce}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'"
+    )
+
+
 class SecurityPlugin(Plugin):
     """Host validation and the HTTPS redirect before routing; security headers on
     every response (each view's computed once at startup)."""
 
     name = _NAME
+    settings = SecuritySettings
     hosts: HostValidator
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
@@ -272,11 +303,12 @@ class SecurityPlugin(Plugin):
 
     def allow_host(self, app: App, host: str) -> None:
         """Serve ``host`` too (the test client's), even once the app has started."""
+        settings = cast(SecuritySettings, app.settings)
         hosts = effective_hosts(app.settings)
         if not HostValidator(hosts).allows(host):
-            app.settings.allowed_hosts = [*hosts, host]
+            settings.allowed_hosts = [*hosts, host]
             if hasattr(self, "hosts"):  # started: the gate handed out sees the change
-                self.hosts.reset(app.settings.allowed_hosts)
+                self.hosts.reset(settings.allowed_hosts)
 
     def finalizers(self, app: App) -> Iterable[Finalizer]:
         headers = SecurityHeaders(app.settings)
@@ -287,10 +319,11 @@ class SecurityPlugin(Plugin):
 
     async def on_startup(self, app: App) -> None:
         for child in app.mounted_apps():
-            if not child.settings.allowed_hosts:
+            settings = cast(SecuritySettings, child.settings)
+            if not settings.allowed_hosts:
                 # The parent checked the Host already; a child with no list of its
                 # own serves the parent's hosts.
-                child.settings.allowed_hosts = effective_hosts(app.settings)
+                settings.allowed_hosts = effective_hosts(app.settings)
 
 
 def _bad_host(scope: Scope, debug: bool) -> HTTPException:

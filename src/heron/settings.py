@@ -44,8 +44,6 @@ class Settings:
     secret_key: str | None = dataclasses.field(default=None, repr=False)
     #: Threads that run sync (``def``) views and hooks.
     thread_pool_size: int = 40
-    #: Log one line per request on the ``heron.access`` logger.
-    access_log: bool = True
     #: Largest request body accepted, in bytes (413 above it).
     max_body_size: int = 10 * 1024 * 1024
     #: Most fields (text and files) a form may have (413 above it).
@@ -60,70 +58,14 @@ class Settings:
     max_header_count: int = 100
     #: Redirect ``/path/`` <-> ``/path`` when only the other one exists.
     redirect_slashes: bool = True
-    #: Proxies whose X-Forwarded-*/Forwarded headers are believed (IPs or CIDRs; ``*`` = all).
-    trusted_proxies: list[str] = dataclasses.field(default_factory=list)
     #: URL prefix of static files.
     static_url: str = "/static"
     #: Folder of the app's own static files, relative to the app's root folder.
     static_dir: str = "static"
     #: Folder of the app's own templates, relative to the app's root folder.
     templates_dir: str = "templates"
-    #: Compress responses with gzip above ``gzip_min_size`` bytes (off by default:
-    #: a front proxy usually does it, and compressing secrets invites BREACH).
-    gzip: bool = False
-    gzip_min_size: int = 500
     #: Older secret keys still accepted when verifying signatures (key rotation).
     secret_key_fallbacks: list[str] = dataclasses.field(default_factory=list, repr=False)
-
-    # -- hosts and HTTPS (docs/security.md) --------------------------------
-    #: Host names this app serves; a request for another Host gets 400.
-    #: ``.example.com`` matches the domain and its subdomains, ``*`` any host.
-    #: Empty means the localhost names in debug, and is an error in production.
-    allowed_hosts: list[str] = dataclasses.field(default_factory=list)
-    #: Redirect plain-HTTP requests to HTTPS (301).
-    secure_redirect: bool = False
-    #: ``Strict-Transport-Security`` max-age on HTTPS responses (0 = no header).
-    hsts_seconds: int = 31536000
-    hsts_include_subdomains: bool = False
-    hsts_preload: bool = False
-
-    # -- security headers (docs/security.md) -------------------------------
-    #: ``X-Frame-Options``: ``DENY``, ``SAMEORIGIN`` or ``None`` (no header).
-    x_frame_options: str | None = "DENY"
-    #: Send ``X-Content-Type-Options: nosniff``.
-    content_type_nosniff: bool = True
-    referrer_policy: str | None = "same-origin"
-    cross_origin_opener_policy: str | None = "same-origin"
-    #: ``Content-Security-Policy``; ``{nonce}`` becomes the per-request nonce
-    #: source (``'nonce-...'``) when a template used ``csp_nonce()``.
-    content_security_policy: str | None = (
-        "default-src 'self'; script-src 'self' {nonce}; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'self'"
-    )
-
-    # -- CSRF (docs/security.md) -------------------------------------------
-    #: Check a CSRF token on POST, PUT, PATCH and DELETE.
-    csrf: bool = True
-    #: Other origins allowed to post here (``https://app.example.com``,
-    #: ``https://*.example.com``).
-    csrf_trusted_origins: list[str] = dataclasses.field(default_factory=list)
-    csrf_field_name: str = "csrf_token"
-    csrf_header_name: str = "X-CSRF-Token"
-
-    # -- sessions (docs/sessions.md) ---------------------------------------
-    #: ``cookie`` (signed, default), ``cache`` (the cache store: memory or
-    #: Redis), ``database``, or ``package.module:Class`` of your own backend.
-    session_backend: str = "cookie"
-    session_cookie_name: str = "heron_session"
-    session_cookie_domain: str | None = None
-    session_cookie_path: str = "/"
-    #: ``None``: Secure when the request came over HTTPS.
-    session_cookie_secure: bool | None = None
-    session_cookie_samesite: str = "lax"
-    #: Seconds a session lives after it was last saved (two weeks).
-    session_max_age: int = 14 * 24 * 3600
-    #: Send the cookie without Max-Age, so the browser drops it when closed.
-    session_expire_at_browser_close: bool = False
 
     # -- database (docs/database.md) ---------------------------------------
     #: SQLAlchemy URL of the default database; ``None`` means a SQLite file,
@@ -144,13 +86,6 @@ class Settings:
     database_echo: bool = False
     #: Folder, relative to the app's root, for files the app writes (the SQLite database).
     instance_dir: str = "instance"
-
-    # -- cache -------------------------------------------------------------
-    #: ``memory://`` (this process only) or ``redis://host:port/db``.
-    cache_url: str = "memory://"
-    #: Put before every key in a shared store (Redis), so apps sharing one Redis
-    #: database never see each other's sessions or counters.
-    cache_key_prefix: str = "heron:"
 
     # -- mail (docs/mail.md) -----------------------------------------------
     #: ``smtp``, ``console``, ``file``, ``memory`` or ``package.module:Class``.
@@ -183,34 +118,6 @@ class Settings:
     #: Where uploads are stored: ``filesystem`` (``media_dir``) or ``package.module:Class``
     #: of your own :class:`heron.storage.Storage`.
     storage_backend: str = "filesystem"
-
-    # -- typed APIs (docs/api.md) ----------------------------------------------
-    #: Where the OpenAPI 3.1 document is served; ``None``: not served.
-    openapi_url: str | None = "/openapi.json"
-    #: Where the API docs page is served (its assets ship with heron); ``None``: not served.
-    docs_url: str | None = "/docs"
-    #: The API's title and version in the OpenAPI document.
-    openapi_title: str = "heron API"
-    openapi_version: str = "0.1.0"
-    #: Origins allowed to call the API from a browser (CORS): exact origins
-    #: (``https://app.example.com``) or ``*``.  Empty: no CORS headers at all.
-    cors_allow_origins: list[str] = dataclasses.field(default_factory=list)
-    #: Let those origins send cookies and read the answers (never with ``*``).
-    cors_allow_credentials: bool = False
-    #: Methods and request headers a cross-origin request may use.
-    cors_allow_methods: list[str] = dataclasses.field(
-        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
-    cors_allow_headers: list[str] = dataclasses.field(
-        default_factory=lambda: ["accept", "accept-language", "content-language",
-                                 "content-type", "authorization", "x-csrf-token"])
-    #: Response headers scripts of those origins may read.
-    cors_expose_headers: list[str] = dataclasses.field(default_factory=list)
-    #: Seconds a browser may cache a preflight answer.
-    cors_max_age: int = 600
-
-    # -- templates (docs/templates.md) -------------------------------------
-    #: Re-read changed templates; ``None`` follows ``debug``.
-    template_auto_reload: bool | None = None
 
     # -- passwords (docs/passwords.md) -------------------------------------
     #: Argon2id passes over memory (RFC 9106's low-memory profile: 3).
@@ -254,6 +161,10 @@ class Settings:
         _explicit: frozenset[str]
         _types: dict[str, Any]
         _dotenv: dict[str, str]
+
+        # The fields of plugins' settings sections, joined at run time: typed where
+        # the section class is known (heron.Settings lists the default ones).
+        def __getattr__(self, name: str) -> Any: ...
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

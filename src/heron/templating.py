@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from heron.flash import Messages
 from heron.responses import HTMLResponse
 
 if TYPE_CHECKING:
     from heron.app import App
     from heron.requests import HTTPConnection
 
-__all__ = ["Markup", "TemplateNotFound", "Templates", "render", "render_async"]
+__all__ = [
+    "Markup", "TemplateNotFound", "Templates", "render", "render_async", "request_from_context",
+]
 
 AUTOESCAPE_EXTENSIONS = ("html", "htm", "xml", "jinja")
 #: heron's own templates (form widgets, under ``heron/``), searched after the app's
@@ -59,10 +60,7 @@ class Templates:
         self.globals: dict[str, Any] = {
             "url_for": _url_for,
             "static": _static_helper(settings.static_url),
-            "csrf_token": _csrf_token,
-            "csrf_input": _csrf_input,
             "csp_nonce": _csp_nonce,
-            "get_flashed_messages": _get_flashed_messages,
             "config": settings.public(),
         }
         self.filters: dict[str, Callable[..., Any]] = {}
@@ -138,7 +136,6 @@ class Templates:
         context: dict[str, Any] = {}
         if conn is not None:
             context["request"] = conn
-            context["messages"] = Messages(conn)
             for processor in self.app.context_processors:
                 context.update(processor(conn) or {})
         context.update(values)
@@ -203,7 +200,13 @@ async def render_async(request: HTTPConnection, name: str,
 # -- globals ------------------------------------------------------------------
 
 
-def _request(context: Any) -> HTTPConnection:
+def request_from_context(context: Any) -> HTTPConnection:
+    """The request a template is rendered for, from a ``@jinja2.pass_context``
+    helper's context (for template globals that need it, like ``csrf_input``).
+
+    Raises:
+        RuntimeError: the template was rendered without a request.
+    """
     request = context.get("request")
     if request is None:
         raise RuntimeError("This template helper needs `request` in the context: "
@@ -214,7 +217,7 @@ def _request(context: Any) -> HTTPConnection:
 @jinja2.pass_context
 def _url_for(context: Any, name: str, /, _external: bool = False, **params: Any) -> str:
     """The URL of a route: a path, or an absolute URL with ``_external=True``."""
-    request = _request(context)
+    request = request_from_context(context)
     if _external:
         return request.url_for(name, **params)
     if name.startswith(".") and request.route is not None:
@@ -238,34 +241,8 @@ def _static_helper(static_url: str) -> Callable[..., str]:
 
 
 @jinja2.pass_context
-def _csrf_token(context: Any) -> str:
-    from heron.csrf import get_token
-
-    return get_token(_request(context))
-
-
-@jinja2.pass_context
-def _csrf_input(context: Any) -> Markup:
-    from heron.csrf import get_token
-
-    request = _request(context)
-    field = request.app.settings.csrf_field_name
-    return Markup('<input type="hidden" name="{}" value="{}">').format(field, get_token(request))
-
-
-@jinja2.pass_context
 def _csp_nonce(context: Any) -> str:
     from heron.security import csp_nonce
 
-    return csp_nonce(_request(context).scope)
+    return csp_nonce(request_from_context(context).scope)
 
-
-@jinja2.pass_context
-def _get_flashed_messages(context: Any, with_categories: bool = False,
-                          category_filter: tuple[str, ...] | list[str] = ()) -> list[Any]:
-    from heron.flash import get_flashed_messages
-
-    messages: list[Any] = get_flashed_messages(
-        _request(context), with_categories, category_filter  # type: ignore[call-overload]
-    )
-    return messages

@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text
 
 from heron import App, Request
 from heron.db import db
-from heron.db.sessions import StoredSession, clear_expired_sessions
+from heron.sessions.database import StoredSession, clear_expired_sessions
 from heron.testing import AsyncTestClient
 from heron.testing.database import prepare_schema
 

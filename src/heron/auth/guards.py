@@ -22,10 +22,9 @@ from urllib.parse import quote, urlsplit
 from heron.exceptions import HTTPException
 from heron.requests import HTTPConnection, Request
 from heron.responses import RedirectResponse, Response
-from heron.routing import Router
+from heron.routing import Router, add_view_hook
 
 __all__ = [
-    "GUARDS",
     "check_mounts",
     "login_required",
     "permission_required",
@@ -33,8 +32,6 @@ __all__ = [
     "staff_required",
 ]
 
-#: The attribute listing a view's guards, which the app runs before the view.
-GUARDS = "__heron_guards__"
 
 T = TypeVar("T")
 Check = Callable[[Any], bool]
@@ -109,6 +106,8 @@ def _make_guard(check: Check, refuse_status: int, message: str) -> Guard:
         return decide(request, user, allowed)
 
     guard.check = check  # type: ignore[attr-defined]
+    # Marks it for the OpenAPI document (the operation needs credentials) and check_mounts.
+    guard.requires_authentication = True  # type: ignore[attr-defined]
     return guard
 
 
@@ -123,9 +122,7 @@ def _apply(guard: Guard, target: T) -> T:
     if isinstance(target, Router):
         target.before_request(guard)
         return target
-    existing = getattr(target, GUARDS, ())
-    # Decorators apply bottom-up; the one written on top must run first.
-    setattr(target, GUARDS, (guard, *existing))
+    add_view_hook(target, guard)  # type: ignore[arg-type]
     return target
 
 
@@ -140,7 +137,7 @@ def check_mounts(router: Router, guarded: bool = False) -> None:
     """
     from heron.exceptions import ImproperlyConfigured
 
-    guarded = guarded or any(getattr(f, "__module__", None) == __name__ and hasattr(f, "check")
+    guarded = guarded or any(getattr(f, "requires_authentication", False)
                              for f in router.before_request_funcs)
     if guarded and router._mounts:
         raise ImproperlyConfigured(

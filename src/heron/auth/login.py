@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from heron.auth.models import utcnow
 from heron.auth.users import get_user_model
+from heron.db._steps import COMMIT, Steps, run_steps_async, run_steps_sync
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -178,11 +179,7 @@ def get_user(conn: HTTPConnection) -> User:
         )
     from heron.db import db
 
-    statement, finish = _lookup(conn)
-    found = None if statement is None else \
-        db.session.execute(statement).scalar_one_or_none()
-    user = conn.scope[SCOPE_KEY] = finish(found)
-    return user
+    return run_steps_sync(_user_steps(conn), lambda: db.session)
 
 
 async def aget_user(conn: HTTPConnection) -> User:
@@ -196,9 +193,12 @@ async def aget_user(conn: HTTPConnection) -> User:
     if _bearer(conn) is None and conn.scope.get("heron.session") is None and \
             conn.app.settings.session_cookie_name in conn.cookies:
         await conn.load_session()  # a server-side store: read it without blocking
+    return await run_steps_async(_user_steps(conn), lambda: db.async_session)
+
+
+def _user_steps(conn: HTTPConnection) -> Steps[User]:
     statement, finish = _lookup(conn)
-    found = None if statement is None else \
-        (await db.async_session.execute(statement)).scalar_one_or_none()
+    found = None if statement is None else (yield statement).scalar_one_or_none()
     user = conn.scope[SCOPE_KEY] = finish(found)
     return user
 
@@ -233,10 +233,7 @@ def login(conn: HTTPConnection, user: AbstractBaseUser) -> None:
 
     from heron.db import db
 
-    statement = _start(conn, user)
-    session = object_session(user) or db.session
-    session.execute(statement)
-    session.commit()
+    run_steps_sync(_login_steps(conn, user), lambda: object_session(user) or db.session)
 
 
 async def alogin(conn: HTTPConnection, user: AbstractBaseUser) -> None:
@@ -245,10 +242,13 @@ async def alogin(conn: HTTPConnection, user: AbstractBaseUser) -> None:
 
     from heron.db import db
 
-    statement = _start(conn, user)
-    session = async_object_session(user) or db.async_session
-    await session.execute(statement)
-    await session.commit()
+    await run_steps_async(_login_steps(conn, user),
+                          lambda: async_object_session(user) or db.async_session)
+
+
+def _login_steps(conn: HTTPConnection, user: AbstractBaseUser) -> Steps[None]:
+    yield _start(conn, user)
+    yield COMMIT
 
 
 def logout(conn: HTTPConnection) -> None:

@@ -40,10 +40,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from heron.db._steps import Steps, run_steps_async, run_steps_sync
 from heron.db.models import Model
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from heron.settings import Settings
 
@@ -179,41 +182,15 @@ class PermissionsMixin:
         Runs one query, on the session the user was loaded in, the first time.
         In async code call :meth:`aget_all_permissions` first.
         """
-        if self._permission_cache is None:
-            from sqlalchemy.orm import object_session
-
-            from heron.concurrency import _on_loop_thread
-
-            if _on_loop_thread():
-                raise RuntimeError(
-                    "The user's permissions are not loaded yet and this is async code: "
-                    "use `await user.ahas_perm(...)` (or `await user.aget_all_permissions()` "
-                    "once; has_perm works after it)."
-                )
-            from sqlalchemy.ext.asyncio import async_object_session
-
-            session = object_session(self)
-            # A user loaded by async code (an async hook, say) belongs to an
-            # AsyncSession, which cannot run queries from this worker thread.
-            if session is None or async_object_session(self) is not None:
-                from heron.db import db
-
-                session = db.session
-            rows = session.execute(self._permissions_statement()).all()
-            self._permission_cache = {f"{c}.{n}" for c, n in rows}
-        return set(self._permission_cache)
+        return run_steps_sync(self._permission_steps(), lambda: _sync_session_of(self))
 
     async def aget_all_permissions(self) -> set[str]:
         """:meth:`get_all_permissions` for async code."""
+        return await run_steps_async(self._permission_steps(), lambda: _async_session_of(self))
+
+    def _permission_steps(self) -> Steps[set[str]]:
         if self._permission_cache is None:
-            from sqlalchemy.ext.asyncio import async_object_session
-
-            session = async_object_session(self)
-            if session is None:
-                from heron.db import db
-
-                session = db.async_session
-            rows = (await session.execute(self._permissions_statement())).all()
+            rows = (yield self._permissions_statement()).all()
             self._permission_cache = {f"{c}.{n}" for c, n in rows}
         return set(self._permission_cache)
 
@@ -229,23 +206,24 @@ class PermissionsMixin:
         ``has_object_permission(user, perm)`` returning ``True`` (the object-level
         hook: "authors may change their own posts").
         """
-        if not getattr(self, "is_active", True):
-            return False
-        if self.is_superuser:
-            return True
-        if perm in self.get_all_permissions():
-            return True
-        return obj is not None and _object_allows(obj, self, perm)
+        settled = self._settled()
+        if settled is not None:
+            return settled
+        return perm in self.get_all_permissions() or _object_allows(obj, self, perm)
 
     async def ahas_perm(self, perm: str, obj: Any = None) -> bool:
         """:meth:`has_perm` for async code."""
+        settled = self._settled()
+        if settled is not None:
+            return settled
+        return perm in await self.aget_all_permissions() or _object_allows(obj, self, perm)
+
+    def _settled(self) -> bool | None:
+        """``has_perm``'s answer when the permissions do not matter: none for an
+        inactive user, all for an active superuser."""
         if not getattr(self, "is_active", True):
             return False
-        if self.is_superuser:
-            return True
-        if perm in await self.aget_all_permissions():
-            return True
-        return obj is not None and _object_allows(obj, self, perm)
+        return True if self.is_superuser else None
 
     def has_perms(self, perms: list[str] | tuple[str, ...], obj: Any = None) -> bool:
         """Whether the user has every one of ``perms``."""
@@ -261,6 +239,40 @@ class PermissionsMixin:
 def _object_allows(obj: Any, user: Any, perm: str) -> bool:
     hook = getattr(obj, "has_object_permission", None)
     return bool(hook(user, perm)) if hook is not None else False
+
+
+def _sync_session_of(user: Any) -> Session:
+    """The session to read ``user``'s permissions with in sync code."""
+    from heron.concurrency import _on_loop_thread
+
+    if _on_loop_thread():
+        raise RuntimeError(
+            "The user's permissions are not loaded yet and this is async code: "
+            "use `await user.ahas_perm(...)` (or `await user.aget_all_permissions()` "
+            "once; has_perm works after it)."
+        )
+    from sqlalchemy.ext.asyncio import async_object_session
+    from sqlalchemy.orm import object_session
+
+    session = object_session(user)
+    # A user loaded by async code (an async hook, say) belongs to an
+    # AsyncSession, which cannot run queries from this worker thread.
+    if session is None or async_object_session(user) is not None:
+        from heron.db import db
+
+        session = db.session
+    return session
+
+
+def _async_session_of(user: Any) -> AsyncSession:
+    from sqlalchemy.ext.asyncio import async_object_session
+
+    session = async_object_session(user)
+    if session is None:
+        from heron.db import db
+
+        session = db.async_session
+    return session
 
 
 class ApiTokenMixin:

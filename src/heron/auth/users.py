@@ -6,10 +6,12 @@ import hashlib
 import importlib
 import re
 import unicodedata
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
+from heron.db._steps import COMMIT, FLUSH, Steps, in_thread, run_steps_async, run_steps_sync
 from heron.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
@@ -117,21 +119,22 @@ def create_user(session: Session, app: App, login: str, password: str | None,
     The login is NFKC-normalised; checks (uniqueness, password validators) are the
     caller's: the views and ``heron createsuperuser`` run them.
     """
-    user = _new_user(app, get_user_model(app), login, password, fields)
-    session.add(user)
-    session.flush()
-    return user
+    return run_steps_sync(_create_steps(app, login, password, fields), lambda: session)
 
 
 async def acreate_user(session: AsyncSession, app: App, login: str, password: str | None,
                        **fields: Any) -> AbstractBaseUser:
     """:func:`create_user` for async code; hashing runs in the thread pool."""
-    from heron.concurrency import run_in_threadpool
+    return await run_steps_async(_create_steps(app, login, password, fields), lambda: session)
 
-    user = await run_in_threadpool(_new_user, app, get_user_model(app), login, password, fields)
-    session.add(user)
-    await session.flush()
-    return user
+
+def _create_steps(app: App, login: str, password: str | None,
+                  fields: dict[str, Any]) -> Steps[AbstractBaseUser]:
+    model = get_user_model(app)
+    user = yield in_thread(_new_user, app, model, login, password, fields)
+    yield methodcaller("add", user)
+    yield FLUSH
+    return user  # type: ignore[no-any-return]
 
 
 # -- checking credentials -------------------------------------------------------
@@ -208,39 +211,30 @@ async def aauthenticate(conn: HTTPConnection, login: str, password: str) -> Abst
     - A hash made with older cost settings is replaced by one at today's (committed).
     - Hashing runs in the thread pool, never on the event loop.
     """
-    from heron.concurrency import run_in_threadpool
     from heron.db import db
 
-    await _take_attempt(conn, login)
-    model = get_user_model(conn.app)
-    session = db.async_session
-    user = None
-    if _findable(login):
-        user = (await session.execute(find_user(model, login))).scalar_one_or_none()
-    ok, new_hash = await run_in_threadpool(_verify, conn.app, user, password)
-    if new_hash is not None and user is not None:
-        await session.execute(_upgrade(model, user, new_hash))
-        await session.commit()
-    if ok:
-        await _succeeded(conn, login)
-    return user if ok else None
+    return await run_steps_async(_authenticate_steps(conn, login, password),
+                                 lambda: db.async_session)
 
 
 def authenticate(conn: HTTPConnection, login: str, password: str) -> AbstractBaseUser | None:
     """:func:`aauthenticate` for sync views (it uses ``db.session``)."""
-    from heron.concurrency import run_async
     from heron.db import db
 
-    run_async(_take_attempt(conn, login))
+    return run_steps_sync(_authenticate_steps(conn, login, password), lambda: db.session)
+
+
+def _authenticate_steps(conn: HTTPConnection, login: str,
+                        password: str) -> Steps[AbstractBaseUser | None]:
+    yield _take_attempt(conn, login)
     model = get_user_model(conn.app)
-    session = db.session
     user = None
     if _findable(login):
-        user = session.execute(find_user(model, login)).scalar_one_or_none()
-    ok, new_hash = _verify(conn.app, user, password)
+        user = (yield find_user(model, login)).scalar_one_or_none()
+    ok, new_hash = yield in_thread(_verify, conn.app, user, password)
     if new_hash is not None and user is not None:
-        session.execute(_upgrade(model, user, new_hash))
-        session.commit()
+        yield _upgrade(model, user, new_hash)
+        yield COMMIT
     if ok:
-        run_async(_succeeded(conn, login))
+        yield _succeeded(conn, login)
     return user if ok else None

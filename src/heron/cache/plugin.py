@@ -8,20 +8,33 @@ from typing import TYPE_CHECKING
 
 from heron.exceptions import ImproperlyConfigured
 from heron.plugins import Plugin
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
     from heron.cache.base import Cache
 
-__all__ = ["CachePlugin"]
+__all__ = ["CachePlugin", "CacheSettings"]
 
 _SCHEMES = ("memory", "redis", "rediss", "unix")
+
+
+@settings_section
+class CacheSettings:
+    """heron.cache's settings."""
+
+    #: ``memory://`` (this process only) or ``redis://host:port/db``.
+    cache_url: str = "memory://"
+    #: Put before every key in a shared store (Redis), so apps sharing one Redis
+    #: database never see each other's sessions or counters.
+    cache_key_prefix: str = "heron:"
 
 
 class CachePlugin(Plugin):
     """Gives every app ``app.cache`` (memory by default, Redis from ``cache_url``)."""
 
     name = "heron.cache"
+    settings = CacheSettings
 
     def setup(self, app: App) -> None:
         def make() -> Cache:

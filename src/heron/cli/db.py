@@ -180,7 +180,7 @@ def clearsessions(ctx: click.Context, app: str | None) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from heron.db.database import db
-    from heron.db.sessions import clear_expired_sessions
+    from heron.sessions.database import clear_expired_sessions
 
     application = _load(ctx, app)
     state = db.state(application)

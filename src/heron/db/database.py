@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Iterator, MutableMapping
+from operator import methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import Session
 
 from heron._context import add_cleanup, current_scope, run_cleanups
+from heron.db._steps import Steps, run_steps_async, run_steps_sync
 from heron.db.models import Model
 from heron.db.pagination import Page, check_page, count_statement, page_bounds
 from heron.exceptions import HTTPException, ImproperlyConfigured, ServiceUnavailable
@@ -34,21 +36,20 @@ _SESSIONS_KEY = "heron.db.sessions"
 
 def sync_url(url: str) -> str:
     """The URL for the sync engine: PostgreSQL always through psycopg 3."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    elif parsed.get_backend_name() == "sqlite":
-        parsed = parsed.set(drivername="sqlite")
-    return parsed.render_as_string(hide_password=False)
+    return _with_driver(url, "sqlite")
 
 
 def async_url(url: str) -> str:
     """The URL for the async engine: psycopg 3 (async) or aiosqlite."""
+    return _with_driver(url, "sqlite+aiosqlite")
+
+
+def _with_driver(url: str, sqlite: str) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif parsed.get_backend_name() == "sqlite":
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
+        parsed = parsed.set(drivername=sqlite)
     return parsed.render_as_string(hide_password=False)
 
 
@@ -314,29 +315,17 @@ class Database:
 
     def get_or_404(self, model: type[T], ident: Any, detail: str | None = None) -> T:
         """The row with primary key ``ident``, or a 404."""
-        found = self.session.get(model, ident)
-        if found is None:
-            raise HTTPException(404, detail or f"There is no {model.__name__} {ident!r}.")
-        return found
+        return run_steps_sync(_get_steps(model, ident, detail), lambda: self.session)
 
     async def aget_or_404(self, model: type[T], ident: Any, detail: str | None = None) -> T:
-        found = await self.async_session.get(model, ident)
-        if found is None:
-            raise HTTPException(404, detail or f"There is no {model.__name__} {ident!r}.")
-        return found
+        return await run_steps_async(_get_steps(model, ident, detail), lambda: self.async_session)
 
     def first_or_404(self, statement: Select[Any], detail: str | None = None) -> Any:
         """The first result of ``statement``, or a 404."""
-        found = self.session.scalars(statement.limit(1)).first()
-        if found is None:
-            raise HTTPException(404, detail or "Nothing matches.")
-        return found
+        return run_steps_sync(_first_steps(statement, detail), lambda: self.session)
 
     async def afirst_or_404(self, statement: Select[Any], detail: str | None = None) -> Any:
-        found = (await self.async_session.scalars(statement.limit(1))).first()
-        if found is None:
-            raise HTTPException(404, detail or "Nothing matches.")
-        return found
+        return await run_steps_async(_first_steps(statement, detail), lambda: self.async_session)
 
     def paginate(self, statement: Select[Any], page: Any = 1, per_page: Any = 20,
                  max_per_page: int | None = None) -> Page[Any]:
@@ -345,19 +334,13 @@ class Database:
         ``per_page`` is capped at ``max_per_page`` (default 100), whatever the
         client asks for.
         """
-        page, per_page = page_bounds(page, per_page, max_per_page)
-        session = self.session
-        total = session.scalar(count_statement(statement)) or 0
-        items = list(session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
-        return check_page(Page(items, page, per_page, total))
+        return run_steps_sync(_page_steps(statement, page, per_page, max_per_page),
+                              lambda: self.session)
 
     async def apaginate(self, statement: Select[Any], page: Any = 1, per_page: Any = 20,
                         max_per_page: int | None = None) -> Page[Any]:
-        page, per_page = page_bounds(page, per_page, max_per_page)
-        session = self.async_session
-        total = await session.scalar(count_statement(statement)) or 0
-        result = await session.scalars(statement.limit(per_page).offset((page - 1) * per_page))
-        return check_page(Page(list(result), page, per_page, total))
+        return await run_steps_async(_page_steps(statement, page, per_page, max_per_page),
+                                     lambda: self.async_session)
 
     # -- schema (scripts and tests; use migrations in projects) ------------
 
@@ -371,6 +354,28 @@ class Database:
         state = self.state(app)
         for key in state.urls:
             Model.metadata.drop_all(state.engine(key), tables=_tables_of(key))
+
+
+def _get_steps(model: type[T], ident: Any, detail: str | None) -> Steps[T]:
+    found = yield methodcaller("get", model, ident)
+    if found is None:
+        raise HTTPException(404, detail or f"There is no {model.__name__} {ident!r}.")
+    return found  # type: ignore[no-any-return]
+
+
+def _first_steps(statement: Select[Any], detail: str | None) -> Steps[Any]:
+    found = (yield statement.limit(1)).scalars().first()
+    if found is None:
+        raise HTTPException(404, detail or "Nothing matches.")
+    return found
+
+
+def _page_steps(statement: Select[Any], page: Any, per_page: Any,
+                max_per_page: int | None) -> Steps[Page[Any]]:
+    page, per_page = page_bounds(page, per_page, max_per_page)
+    total = (yield count_statement(statement)).scalar() or 0
+    rows = yield statement.limit(per_page).offset((page - 1) * per_page)
+    return check_page(Page(list(rows.scalars()), page, per_page, total))
 
 
 def _tables_of(key: str | None) -> list[Any]:

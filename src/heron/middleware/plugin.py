@@ -4,22 +4,54 @@ headers, the access log and CORS around the app; compression and Server-Timing
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from heron.exceptions import ImproperlyConfigured
 from heron.plugins import Plugin
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App, Middleware
 
-__all__ = ["MiddlewarePlugin"]
+__all__ = ["MiddlewarePlugin", "MiddlewareSettings"]
+
+
+@settings_section
+class MiddlewareSettings:
+    """The built-in middleware's settings: trusted proxies, the access log, gzip and CORS."""
+
+    #: Proxies whose X-Forwarded-*/Forwarded headers are believed (IPs or CIDRs; ``*`` = all).
+    trusted_proxies: list[str] = dataclasses.field(default_factory=list)
+    #: Log one line per request on the ``heron.access`` logger.
+    access_log: bool = True
+    #: Compress responses with gzip above ``gzip_min_size`` bytes (off by default:
+    #: a front proxy usually does it, and compressing secrets invites BREACH).
+    gzip: bool = False
+    gzip_min_size: int = 500
+    #: Origins allowed to call the API from a browser (CORS): exact origins
+    #: (``https://app.example.com``) or ``*``.  Empty: no CORS headers at all.
+    cors_allow_origins: list[str] = dataclasses.field(default_factory=list)
+    #: Let those origins send cookies and read the answers (never with ``*``).
+    cors_allow_credentials: bool = False
+    #: Methods and request headers a cross-origin request may use.
+    cors_allow_methods: list[str] = dataclasses.field(
+        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+    cors_allow_headers: list[str] = dataclasses.field(
+        default_factory=lambda: ["accept", "accept-language", "content-language",
+                                 "content-type", "authorization", "x-csrf-token"])
+    #: Response headers scripts of those origins may read.
+    cors_expose_headers: list[str] = dataclasses.field(default_factory=list)
+    #: Seconds a browser may cache a preflight answer.
+    cors_max_age: int = 600
 
 
 class MiddlewarePlugin(Plugin):
     """The middleware the settings ask for, in a fixed order."""
 
     name = "heron.middleware"
+    settings = MiddlewareSettings
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         if not app.settings.cors_allow_origins:

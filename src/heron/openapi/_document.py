@@ -17,6 +17,7 @@ from heron.converters import FloatConverter, IntConverter, UUIDConverter
 from heron.openapi._schemas import SchemaSet, jsonable
 from heron.params import _EMPTY, Parameter, _bare, _is_form, _type_hints
 from heron.params import response_model as params_response_model
+from heron.routing import view_hooks
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -29,9 +30,6 @@ OPENAPI_VERSION = "3.1.0"
 _TEMPLATE_PARAM = re.compile(r"{([^{}:]*)(?::[^{}]*)?}")
 _DOCUMENTED = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD")
 _NO_CONTENT = frozenset({204, 205, 304})
-#: The guard attribute of heron.auth (heron.auth.guards.GUARDS), read without importing it.
-_GUARDS = "__heron_guards__"
-_GUARD_MODULE = "heron.auth.guards"
 _SECURITY: list[dict[str, list[str]]] = [{"sessionCookie": []}, {"bearerAuth": []}]
 _UNSET: Any = object()
 
@@ -101,10 +99,10 @@ def response_model(route: Route) -> Any:
 
 def is_guarded(route: Route) -> bool:
     """Whether a heron.auth guard (login_required...) protects the route."""
-    if getattr(route.endpoint, _GUARDS, ()):
-        return True
-    return any(getattr(func, "__module__", None) == _GUARD_MODULE and hasattr(func, "check")
-               for router in route.routers for func in router.before_request_funcs)
+    # Guards (heron.auth's login_required...) mark themselves requires_authentication.
+    hooks = [*view_hooks(route.endpoint),
+             *(func for router in route.routers for func in router.before_request_funcs)]
+    return any(getattr(hook, "requires_authentication", False) for hook in hooks)
 
 
 def _docstring(endpoint: Any) -> tuple[str | None, str | None]:

@@ -18,7 +18,7 @@ __all__ = ["SessionManager", "load_backend"]
 _BUILTIN: dict[str, str] = {
     "cookie": "heron.sessions.backends:CookieSessionBackend",
     "cache": "heron.sessions.backends:CacheSessionBackend",
-    "database": "heron.db.sessions:DatabaseSessionBackend",
+    "database": "heron.sessions.database:DatabaseSessionBackend",
 }
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from heron.exceptions import ImproperlyConfigured, ServiceUnavailable
 from heron.plugins import Plugin, RequestHook, ResponseHook
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from heron.routing import Router
     from heron.sessions.manager import SessionManager
 
-__all__ = ["SessionsPlugin", "manager"]
+__all__ = ["SessionSettings", "SessionsPlugin", "manager"]
 
 
 def manager(app: App) -> SessionManager:
@@ -25,10 +26,30 @@ def manager(app: App) -> SessionManager:
     return sessions
 
 
+@settings_section
+class SessionSettings:
+    """heron.sessions' settings (docs/sessions.md)."""
+
+    #: ``cookie`` (signed, default), ``cache`` (the cache store: memory or
+    #: Redis), ``database``, or ``package.module:Class`` of your own backend.
+    session_backend: str = "cookie"
+    session_cookie_name: str = "heron_session"
+    session_cookie_domain: str | None = None
+    session_cookie_path: str = "/"
+    #: ``None``: Secure when the request came over HTTPS.
+    session_cookie_secure: bool | None = None
+    session_cookie_samesite: str = "lax"
+    #: Seconds a session lives after it was last saved (two weeks).
+    session_max_age: int = 14 * 24 * 3600
+    #: Send the cookie without Max-Age, so the browser drops it when closed.
+    session_expire_at_browser_close: bool = False
+
+
 class SessionsPlugin(Plugin):
     """``request.session`` for every app, with the backend ``session_backend`` names."""
 
     name = "heron.sessions"
+    settings = SessionSettings
 
     def setup(self, app: App) -> None:
         def make() -> SessionManager:

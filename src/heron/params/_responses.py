@@ -1,0 +1,89 @@
+"""Response models: what turns a view's return value into its response
+(``response_model``, a return annotation holding a model, ``status_code``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from heron.exceptions import ImproperlyConfigured
+from heron.params._annotations import _bare, _type_hints, contains_model
+from heron.params._markers import _EMPTY
+
+__all__ = ["build_responder", "response_model"]
+
+
+_UNSET: Any = object()
+
+
+def response_model(func: Callable[..., Any], options: dict[str, Any]) -> Any:
+    """The model a view's answers are validated with: the ``response_model`` option
+    (``None``: none), else the return annotation when it holds a pydantic model or
+    dataclass (``-> Post``, ``-> list[Post]``), else ``None``."""
+    model = options.get("response_model", _UNSET)
+    if model is _UNSET:
+        hint = _type_hints(func).get("return", _EMPTY)
+        model = hint if hint is not _EMPTY and not isinstance(hint, str) \
+            and contains_model(_bare(hint)) else None
+    return model
+
+
+def build_responder(func: Callable[..., Any], options: dict[str, Any],
+                    where: str) -> Callable[[Any], Any] | None:
+    """What turns a view's return value into its response, when the route says more
+    than the default coercion: a ``response_model`` (or a return annotation holding
+    a pydantic model or dataclass) validates and filters the value, ``status_code``
+    sets the status.  ``None`` when neither applies."""
+    model = response_model(func, options)
+    if model is None and "response_model" not in options:
+        returned = _type_hints(func).get("return")
+        if isinstance(returned, str) and returned not in ("None", "str", "Any"):
+            # A name only imported for type checkers, or a class defined in a function:
+            # the annotation cannot filter anything, and saying nothing would hide a leak.
+            import logging
+
+            logging.getLogger("heron.params").warning(
+                "%s: the return annotation %r cannot be resolved, so it does not validate "
+                "or filter the view's answers; import it at module level or pass "
+                "response_model=", where, returned)
+    status: int | None = options.get("status_code")
+    if model is None and status is None:
+        return None
+    from heron.responses import Response, make_response
+
+    if model is None and status is not None:
+        fixed = status
+
+        def with_status(value: Any) -> Any:
+            if isinstance(value, (Response, tuple)):
+                return value
+            response = make_response(value)
+            response.status_code = fixed
+            return response
+
+        return with_status
+    from pydantic import TypeAdapter
+
+    try:
+        adapter = TypeAdapter(model)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{where}: heron cannot validate the response model "
+                                   f"{model!r}: {exc}", id="heron.params.E005") from None
+    validate, dump = adapter.validate_python, adapter.dump_json
+    code = status or 200
+
+    def respond(value: Any) -> Any:
+        if isinstance(value, Response):
+            return value
+        if isinstance(value, tuple):
+            # (body, status[, headers]): the body is filtered all the same.
+            if not value or value[0] is None or isinstance(value[0], Response):
+                return value
+            body = Response(dump(validate(value[0], from_attributes=True)),
+                            media_type="application/json")
+            return (body, *value[1:])
+        # Only the declared fields are written (a subclass's extra ones are not).
+        return Response(dump(validate(value, from_attributes=True)), code,
+                        media_type="application/json")
+
+    return respond
