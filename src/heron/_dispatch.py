@@ -91,6 +91,7 @@ class Dispatcher:
         # A view without parameters never sees the request: make it only when needed.
         request: Request | None = None
         route: Route | None = None
+        prepared = False  # the request hooks ran
         routers = self._root_routers
         try:
             if len(scope["headers"]) > self._max_headers:
@@ -125,6 +126,7 @@ class Dispatcher:
                     if self._request_hooks:
                         for hook in self._request_hooks:
                             await hook(request)
+                    prepared = True
                     value = await route.handler(request)
                 response = value if isinstance(value, Response) else make_response(value)
             elif result.__class__ is MountMatch:
@@ -135,6 +137,7 @@ class Dispatcher:
                 request = Request(scope, receive)
                 for hook in self._request_hooks:
                     await hook(request)
+                prepared = True
                 response = await self._unmatched(request, result, routers)
         except ClientDisconnect:
             if request is not None and request._form is not None:
@@ -153,7 +156,8 @@ class Dispatcher:
             from heron._context import run_cleanups
 
             await run_cleanups(scope, failed=False)
-        if request is not None and self._response_hooks:
+        # Response hooks pair with request hooks: not after a gate's answer or a 431.
+        if prepared and self._response_hooks:
             for respond in self._response_hooks:
                 try:
                     response = await respond(request, response, routers)
@@ -299,12 +303,16 @@ class Dispatcher:
             if len(scope["headers"]) > self._max_headers:
                 raise HTTPException(431, "Too many request headers.")
             if self._gate is not None and self._gate(scope) is not None:
-                raise HTTPException(400, "Refused before routing.")
+                raise HTTPException(403, "Refused before routing.")
             raw_path = scope.get("raw_path")
             if raw_path and b"%" in raw_path:
                 check_path(raw_path)
         except HTTPException as exc:
-            await websocket.close(1008, str(exc.detail)[:120])
+            await websocket.close(1008, _close_reason(str(exc.detail)))
+            return
+        except Exception as exc:  # a gate that failed: a server error, logged
+            self._log_unhandled(websocket, exc)
+            await websocket.close(1011, "Internal error")
             return
         path = route_path(scope) if scope.get("root_path") else scope["path"]
         result = self._ws_matcher.match(WEBSOCKET, path)
@@ -368,3 +376,8 @@ class _Answer(Exception):
 
     def __init__(self, response: Response) -> None:
         self.response = response
+
+
+def _close_reason(text: str) -> str:
+    """A websocket close reason: at most 123 bytes of UTF-8, cut on a character."""
+    return text.encode("utf-8")[:123].decode("utf-8", "ignore")

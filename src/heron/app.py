@@ -98,10 +98,12 @@ class App(Dispatcher, RouteDecorators):
         loaded_plugins = [load_plugin(p) for p in (*self.default_plugins, *plugins)]
         loaded_components = [c if isinstance(c, Component) else load_component(c)
                              for c in components]
+        self._component_plugins: dict[str, Plugin] = {}
         for component in loaded_components:
             extra = getattr(component.module, "plugin", None)
             if extra is not None:
-                loaded_plugins.append(load_plugin(extra))
+                loaded = self._component_plugins[component.name] = load_plugin(extra)
+                loaded_plugins.append(loaded)
         sections = [p.settings for p in loaded_plugins if p.settings is not None]
         if settings is None:
             settings = self.settings_class.with_sections(*sections)(**overrides)
@@ -231,7 +233,8 @@ class App(Dispatcher, RouteDecorators):
                 namespace = Router(name=component.name)
                 namespace.include(component.router)
                 self.router.include(namespace)
-        plugin = getattr(component.module, "plugin", None)
+        plugin = self._component_plugins.pop(component.name, None) \
+            or getattr(component.module, "plugin", None)
         if plugin is not None:
             self.add_plugin(plugin)
         if component.setup is not None:
@@ -250,11 +253,12 @@ class App(Dispatcher, RouteDecorators):
         plugin = load_plugin(spec)
         name = plugin.name or type(plugin).__qualname__
         if name in self.plugins:
-            if type(self.plugins[name]) is type(plugin):
-                return self.plugins[name]  # listed twice (a default, then explicitly)
-            raise ImproperlyConfigured(f"Two plugins are named {name!r}: "
-                                       f"{self.plugins[name]!r} and {plugin!r}",
-                                       id="heron.plugins.E003")
+            if self.plugins[name] is plugin:
+                return plugin
+            raise ImproperlyConfigured(
+                f"Two plugins are named {name!r}: {self.plugins[name]!r} and {plugin!r}; "
+                "to configure a default plugin, list your own in a subclass's "
+                "default_plugins instead", id="heron.plugins.E003")
         self.plugins[name] = plugin
         if plugin.settings is not None:
             self.settings.extend(plugin.settings)
@@ -562,15 +566,15 @@ class App(Dispatcher, RouteDecorators):
             ImproperlyConfigured: ``name`` is an attribute of the app already
                 (heron.plugins.E004).
         """
-        existing = getattr(type(self), name, None)
-        if name in self.__dict__ or (existing is not None
-                                     and not isinstance(existing, _Provided)):
+        existing = getattr(type(self), name, _ABSENT)
+        if name in self.__dict__ or name in self._providers or (
+                existing is not _ABSENT and not isinstance(existing, _Provided)):
             raise ImproperlyConfigured(f"App attribute {name!r} exists already; a plugin "
                                        "cannot provide it", id="heron.plugins.E004")
-        if existing is None:
+        if existing is _ABSENT:
             # A class-level descriptor, not __getattr__: a class with __getattr__
             # makes every attribute lookup on its instances slower, per request.
-            setattr(App, name, _Provided(name))
+            setattr(type(self), name, _Provided(name))
         self._providers[name] = factory
 
     def forget(self, name: str) -> None:
@@ -608,6 +612,9 @@ class App(Dispatcher, RouteDecorators):
 
     def __repr__(self) -> str:
         return f"<App root={str(self.root)!r} debug={self.settings.debug}>"
+
+
+_ABSENT: Any = object()
 
 
 class _Provided:

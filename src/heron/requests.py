@@ -35,6 +35,15 @@ async def _empty_receive() -> Any:
     raise RuntimeError("This connection has no body to receive.")
 
 
+#: Who provides the request attributes the core declares, for a clear error without them.
+_PROVIDERS = {
+    "user": "the heron.auth component: App(components=['heron.auth', ...])",
+    "auser": "the heron.auth component: App(components=['heron.auth', ...])",
+    "session": "the heron.sessions plugin (heron.App has it; heron.app.App has no plugins)",
+    "load_session": "the heron.sessions plugin (heron.App has it)",
+}
+
+
 class HTTPConnection:
     """What HTTP requests and websockets share: URL, headers, cookies, client...
 
@@ -135,18 +144,13 @@ class HTTPConnection:
     def session(self) -> Session:
         """The client's session (see docs/sessions.md), saved with the response if changed."""
         if self._session is None:
-            preloaded = self.scope.get("heron.session")
-            if preloaded is None and "heron.session.error" in self.scope:
-                raise self.scope["heron.session.error"]
-            self._session = preloaded if preloaded is not None else self.app.sessions.open(self)
+            self._session = self._provided("session")(self)
         return self._session
 
     async def load_session(self) -> Session:
         """Load a server-side session from its store (heron does it before views run)."""
         if self._session is None:
-            preloaded = self.scope.get("heron.session")
-            self._session = preloaded if preloaded is not None else \
-                await self.app.sessions.load(self)
+            self._session = await self._provided("load_session")(self)
         return self._session
 
     @property
@@ -169,10 +173,11 @@ class HTTPConnection:
         return user
 
     def _provided(self, name: str) -> Any:
+        # Attributes batteries own: their plugin gives the loader (request_attributes).
         loader = self.app.request_attributes.get(name)
         if loader is None:
-            raise RuntimeError("request.user needs the heron.auth component: "
-                               "App(components=['heron.auth', ...])")
+            hint = _PROVIDERS.get(name, "a plugin that provides it")
+            raise RuntimeError(f"request.{name} needs {hint}")
         return loader
 
     @property

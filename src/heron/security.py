@@ -319,6 +319,8 @@ class SecurityPlugin(Plugin):
 
     async def on_startup(self, app: App) -> None:
         for child in app.mounted_apps():
+            if child.plugin(_NAME) is None:
+                continue  # a child without host checks has no allowed_hosts
             settings = cast(SecuritySettings, child.settings)
             if not settings.allowed_hosts:
                 # The parent checked the Host already; a child with no list of its

@@ -201,6 +201,15 @@ class Settings:
         missing = tuple(s for s in sections if not issubclass(cls, s))
         if not missing:
             return cls
+        taken = {f.name: cls.__name__ for f in dataclasses.fields(cls)}
+        for section in missing:
+            for field in dataclasses.fields(section):
+                if field.name in taken:
+                    raise ImproperlyConfigured(
+                        f"The setting {field.name!r} of {section.__qualname__} is a setting "
+                        f"of {taken[field.name]} already; prefix a plugin's settings with "
+                        "its name", id="heron.settings.E005")
+                taken[field.name] = section.__qualname__
         key = (cls, missing)
         combined = _COMBINED.get(key)
         if combined is None:
@@ -268,7 +277,13 @@ def settings_section(cls: type[T]) -> type[T]:
             #: Where audit records go.
             audit_url: str = "memory://"
     """
-    return dataclasses.dataclass(kw_only=True)(cls)
+    section = dataclasses.dataclass(kw_only=True)(cls)
+    for field in dataclasses.fields(section):  # type: ignore[arg-type]
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ImproperlyConfigured(
+                f"The setting {field.name!r} of {cls.__qualname__} has no default; every "
+                "setting needs one", id="heron.settings.E006")
+    return section
 
 
 def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:

@@ -185,11 +185,30 @@ def test_a_refused_password_may_be_bypassed_at_the_keyboard(project: Path) -> No
 
 def test_without_heron_auth(project: Path) -> None:
     write_app(project, [])
-    result = heron("createsuperuser", "--noinput", status=1)
-    assert "The app does not use heron.auth" in result.output
+    assert "createsuperuser" not in heron("--help").output
+    result = heron("createsuperuser", "--noinput", status=2)
+    assert "is a command of the heron.auth component" in result.output
     assert "components=['heron.auth'" in result.output
-    result = heron("changepassword", "alice", status=1)
-    assert "The app does not use heron.auth" in result.output
+    result = heron("changepassword", "alice", status=2)
+    assert "is a command of the heron.auth component" in result.output
+
+
+def test_the_commands_come_from_heron_auths_plugin(project: Path) -> None:
+    listing = heron("--help").output
+    assert "createsuperuser" in listing
+    assert "changepassword" in listing
+    assert "--app APP" in heron("createsuperuser", "--help").output
+    # the app named after the command, or before it
+    (project / "app.py").rename(project / "auth_site.py")
+    sys.modules.pop("app", None)
+    sys.modules.pop("auth_site", None)
+    env = {"HERON_SUPERUSER_PASSWORD": GOOD}
+    heron("createsuperuser", "--noinput", "--username", "ann", "--email", "a@example.org",
+          "--app", "auth_site:app", env=env)
+    heron("--app", "auth_site", "createsuperuser", "--noinput", "--username", "bea",
+          "--email", "b@example.org", env=env)
+    sys.modules["app"] = sys.modules.pop("auth_site")  # for users()
+    assert {"ann", "bea"} <= set(users())
 
 
 def test_before_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

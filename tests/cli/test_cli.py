@@ -159,8 +159,7 @@ def test_every_command_takes_the_app_as_argument_or_option(project: Path,
 
 
 def test_commands_with_their_own_arguments_take_app_as_an_option() -> None:
-    for command in (["changepassword"], ["db", "migrate"], ["db", "current"],
-                    ["createsuperuser"], ["run"]):
+    for command in (["db", "migrate"], ["db", "current"], ["run"]):
         result = CliRunner().invoke(main, [*command, "--help"])
         assert result.exit_code == 0
         assert "--app APP" in result.output, command

@@ -157,12 +157,103 @@ def test_app_and_plugin_commands_are_listed_and_run(project: Path) -> None:
 
 def test_app_commands_are_found_with_the_app_option(project: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    (project / "app.py").rename(project / "site.py")
-    monkeypatch.delitem(sys.modules, "site_app", raising=False)
-    (project / "site.py").rename(project / "site_app.py")
+    (project / "app.py").rename(project / "plugins_site.py")
+    monkeypatch.delitem(sys.modules, "plugins_site", raising=False)
     assert "init-db" not in CliRunner().invoke(main, ["--help"]).output
-    result = CliRunner().invoke(main, ["--app", "site_app", "init-db"])
+    result = CliRunner().invoke(main, ["--app", "plugins_site", "init-db"])
     assert (result.exit_code, result.output) == (0, "initialised (drop=False)\n")
     result = CliRunner().invoke(main, ["init-db"])
     assert result.exit_code == 2
     assert "No such command 'init-db'" in result.output
+
+
+def test_a_section_may_not_take_a_settings_name_or_lack_a_default(tmp_path: Path) -> None:
+    from heron.plugins import Plugin
+    from heron.settings import settings_section
+
+    @settings_section
+    class Clashing:
+        debug: bool = False
+
+    class Clash(Plugin):
+        name = "acme.clash"
+        settings = Clashing
+
+    with pytest.raises(ImproperlyConfigured) as info:
+        App(root=tmp_path, plugins=[Clash()])
+    assert info.value.id == "heron.settings.E005"
+    with pytest.raises(ImproperlyConfigured) as info:
+        @settings_section
+        class NoDefault:
+            audit_url: str
+
+    assert info.value.id == "heron.settings.E006"
+
+
+def test_an_explicit_instance_of_a_default_plugin_is_refused_with_the_fix(
+        tmp_path: Path) -> None:
+    from heron.csrf import CSRFPlugin
+
+    with pytest.raises(ImproperlyConfigured) as info:
+        App(root=tmp_path, plugins=[CSRFPlugin()])
+    assert info.value.id == "heron.plugins.E003"
+    assert "default_plugins" in info.value.message
+
+
+def test_response_hooks_run_only_after_request_hooks(tmp_path: Path) -> None:
+    from heron.plugins import Plugin
+
+    seen: list[str] = []
+
+    class Paired(Plugin):
+        name = "acme.paired"
+
+        def gates(self, app):  # type: ignore[no-untyped-def]
+            def refuse(scope):  # type: ignore[no-untyped-def]
+                if scope["path"] == "/refused":
+                    from heron import HTTPException
+
+                    raise HTTPException(403, "no")
+                return
+
+            return [refuse]
+
+        def request_hooks(self, app):  # type: ignore[no-untyped-def]
+            async def opened(conn):  # type: ignore[no-untyped-def]
+                conn.scope["acme.opened"] = True
+
+            return [opened]
+
+        def response_hooks(self, app):  # type: ignore[no-untyped-def]
+            async def closed(request, response, routers):  # type: ignore[no-untyped-def]
+                seen.append(request.scope["acme.opened"] and request.url.path)
+                return response
+
+            return [closed]
+
+    app = App(debug=True, root=tmp_path, plugins=[Paired()])
+
+    @app.get("/page")
+    async def page(request):  # type: ignore[no-untyped-def]
+        return "page"
+
+    with TestClient(app) as client:
+        assert client.get("/refused").status_code == 403
+        assert client.get("/page").text == "page"
+        assert client.get("/missing").status_code == 404
+    assert seen == ["/page", "/missing"]
+
+
+def test_a_child_app_without_host_checks_can_be_mounted(tmp_path: Path) -> None:
+    from heron.app import App as CoreApp
+
+    child = CoreApp(debug=True, root=tmp_path)
+
+    @child.get("/")
+    async def child_home():  # type: ignore[no-untyped-def]
+        return "child"
+
+    parent = App(debug=True, root=tmp_path)
+    parent.mount("/child", child)
+    with TestClient(parent) as client:
+        assert client.get("/child/").text == "child"

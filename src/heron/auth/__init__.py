@@ -95,6 +95,11 @@ class AuthPlugin(Plugin):
 
         return {"user": get_user, "auser": aget_user}
 
+    def commands(self, app: App) -> Iterable[Any]:
+        from heron.auth.commands import changepassword_command, createsuperuser_command
+
+        return [createsuperuser_command, changepassword_command]
+
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         from heron.auth.checks import check_user_model
         from heron.auth.guards import check_mounts

@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from heron.__about__ import __version__
-from heron.cli.auth import changepassword_command, createsuperuser_command
 from heron.cli.db import db_group
 from heron.cli.inspect import check_command, routes_command
 from heron.cli.serve import run_command
@@ -28,20 +27,38 @@ class HeronGroup(click.Group):
     none is found, only heron's own commands are listed.
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `heron createsuperuser --app X` names the app after the command: find it
+        # now, since which commands exist depends on the app.
+        for index, arg in enumerate(args):
+            if arg == "--app" and index + 1 < len(args):
+                ctx.meta.setdefault("heron.app_spec_late", args[index + 1])
+            elif arg.startswith("--app="):
+                ctx.meta.setdefault("heron.app_spec_late", arg.partition("=")[2])
+        return super().parse_args(ctx, args)
+
     def _app_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         cached: dict[str, click.Command] | None = ctx.meta.get("heron.app_commands")
         if cached is not None:
             return cached
         found: dict[str, click.Command] = {}
-        from heron._discovery import AppNotFound, find_app
+        from heron._discovery import find_app
 
+        spec = ctx.meta.get("heron.app_spec") or ctx.meta.get("heron.app_spec_late")
         try:
-            application, _ = find_app(ctx.meta.get("heron.app_spec"))
-        except (AppNotFound, ImportError, Exception):  # listing must not fail on a bad app
+            application, _ = find_app(spec)
+        except Exception as exc:  # listing must not fail on a bad app; running says why
+            ctx.meta["heron.app_error"] = exc
             application = None
         commands: Any = getattr(application, "commands", None)
         if callable(commands):
-            for command in commands():
+            ctx.meta["heron.app"] = application
+            try:
+                offered = list(commands())
+            except Exception as exc:  # a plugin's commands() failed: say so when run
+                ctx.meta["heron.app_error"] = exc
+                offered = []
+            for command in offered:
                 if command.name and command.name not in self.commands:
                     found[command.name] = command
         ctx.meta["heron.app_commands"] = found
@@ -54,7 +71,20 @@ class HeronGroup(click.Group):
         command = super().get_command(ctx, cmd_name)
         if command is None:
             command = self._app_commands(ctx).get(cmd_name)
+        if command is None and ctx.meta.get("heron.app_error") is not None:
+            error = ctx.meta["heron.app_error"]
+            raise click.UsageError(f"No such command {cmd_name!r}; the app, which may add "
+                                   f"it, could not be loaded: {error}")
+        if command is None and cmd_name in _COMPONENT_COMMANDS:
+            component = _COMPONENT_COMMANDS[cmd_name]
+            raise click.UsageError(f"`heron {cmd_name}` is a command of the {component} "
+                                   f"component, which the app does not use; add it: "
+                                   f"App(components=[{component!r}, ...]).")
         return command
+
+
+#: Commands heron's own components add, for a clear error where the app lacks them.
+_COMPONENT_COMMANDS = {"createsuperuser": "heron.auth", "changepassword": "heron.auth"}
 
 
 @click.group(cls=HeronGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,5 +107,3 @@ main.add_command(routes_command)
 main.add_command(check_command)
 main.add_command(db_group)
 main.add_command(shell_command)
-main.add_command(createsuperuser_command)
-main.add_command(changepassword_command)

@@ -4,7 +4,7 @@ views, and changed sessions saved with the response."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from heron.exceptions import ImproperlyConfigured, ServiceUnavailable
 from heron.plugins import Plugin, RequestHook, ResponseHook
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from heron.responses import Response
     from heron.routing import Router
     from heron.sessions.manager import SessionManager
+    from heron.sessions.session import Session
 
 __all__ = ["SessionSettings", "SessionsPlugin", "manager"]
 
@@ -76,6 +77,21 @@ class SessionsPlugin(Plugin):
             except ImproperlyConfigured as exc:
                 problems.append(exc)
         return problems
+
+    def request_attributes(self, app: App) -> dict[str, Any]:
+        """``request.session`` and ``await request.load_session()``."""
+
+        def open_session(conn: HTTPConnection) -> Session:
+            preloaded: Session | None = conn.scope.get("heron.session")
+            if preloaded is None and "heron.session.error" in conn.scope:
+                raise conn.scope["heron.session.error"]
+            return preloaded if preloaded is not None else manager(app).open(conn)
+
+        async def load_session(conn: HTTPConnection) -> Session:
+            preloaded: Session | None = conn.scope.get("heron.session")
+            return preloaded if preloaded is not None else await manager(app).load(conn)
+
+        return {"session": open_session, "load_session": load_session}
 
     def request_hooks(self, app: App) -> Iterable[RequestHook]:
         if app.settings.session_backend == "cookie":

@@ -1,7 +1,9 @@
-"""``heron createsuperuser`` and ``heron changepassword`` (the heron.auth component).
+"""``heron createsuperuser`` and ``heron changepassword``: heron.auth's commands.
 
-Both run in ``db.context(app)`` on the app's default database, after checking
-that the app uses heron.auth and that its user table exists.
+heron.auth's plugin offers them (``AuthPlugin.commands``), so ``heron --help``
+lists them for apps that use heron.auth.  They act on the app the ``heron``
+command loaded (``--app``, ``HERON_APP`` or ``app.py``), in ``db.context(app)``
+on its default database, once its user table is known to exist.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-
-from heron.cli._app import app_options, load_app
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -38,14 +38,30 @@ def _fail(message: str) -> NoReturn:
     raise _Abort(message)
 
 
+#: Where the ``heron`` command keeps the app it loaded (click's shared ``ctx.meta``).
+APP_META_KEY = "heron.app"
+
+app_option = click.option(
+    "--app", "app_spec", metavar="APP", expose_value=False,
+    help="The app, module:attr (default: HERON_APP, or app.py in this folder).")
+
+
+def _loaded_app() -> App:
+    application: App | None = click.get_current_context().meta.get(APP_META_KEY)
+    if application is None:
+        raise click.UsageError("No app is loaded: run this through the heron command "
+                               "(heron --app APP ...).")
+    return application
+
+
 @contextmanager
-def _user_model(app_spec: str | None) -> Iterator[tuple[App, type[AbstractBaseUser]]]:
+def _user_model() -> Iterator[tuple[App, type[AbstractBaseUser]]]:
     """The app and its user model, inside ``db.context(app)``, once the user table
     is known to exist; every error a user can fix is printed without a traceback."""
     from heron.db import db
     from heron.exceptions import ImproperlyConfigured
 
-    application, _ = load_app(app_spec)
+    application = _loaded_app()
     try:
         if "heron.auth" not in application.extensions:
             _fail("The app does not use heron.auth; add the component: "
@@ -237,20 +253,19 @@ def _prompt_values(app: App, model: type[AbstractBaseUser], options: dict[str, s
 
 
 @click.command("createsuperuser")
-@app_options()
+@app_option
 @click.option("--username", default=None, help="The login (the user model's USERNAME_FIELD).")
 @click.option("--email", default=None, help="The email address.")
 @click.option("--noinput", "--no-input", "noinput", is_flag=True,
               help="Ask nothing: read HERON_SUPERUSER_USERNAME, HERON_SUPERUSER_EMAIL and "
                    "HERON_SUPERUSER_PASSWORD (no password: one that never matches).")
-def createsuperuser_command(app: str | None, username: str | None, email: str | None,
-                            noinput: bool) -> None:
+def createsuperuser_command(username: str | None, email: str | None, noinput: bool) -> None:
     """Create a user with every permission (staff and superuser).
 
     Asks for the login, the model's REQUIRED_FIELDS and the password (twice);
     the password validators run, and at the keyboard may be bypassed.
     """
-    with _user_model(app) as (application, model):
+    with _user_model() as (application, model):
         # --username is the login whatever the field is called; a model that logs
         # in by email takes --email too.
         options: dict[str, str | None] = {"email": email}
@@ -269,9 +284,9 @@ def createsuperuser_command(app: str | None, username: str | None, email: str | 
 
 
 @click.command("changepassword")
-@app_options(positional=False)
+@app_option
 @click.argument("username", required=False)
-def changepassword_command(app: str | None, username: str | None) -> None:
+def changepassword_command(username: str | None) -> None:
     """Set the password of USERNAME (default: your operating-system user name).
 
     Asks for it twice; the password validators run; gives up after three tries.
@@ -286,7 +301,7 @@ def changepassword_command(app: str | None, username: str | None) -> None:
             username = getpass.getuser()
         except (KeyError, OSError):  # no name for this process's user (a container, say)
             raise click.UsageError("Name the user: heron changepassword USERNAME") from None
-    with _user_model(app) as (application, model):
+    with _user_model() as (application, model):
         user = db.session.execute(find_user(model, username)).scalar_one_or_none()
         if user is None:
             _fail(f"No user has the {model.USERNAME_FIELD} {username!r}.")
