@@ -216,6 +216,7 @@ MODULES: dict[str, list[str]] = {
         "Gate",
         "Handler",
         "Plugin",
+        "REFUSED_KEY",
         "RequestHook",
         "ResponseHook",
         "load_plugin",

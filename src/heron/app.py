@@ -302,6 +302,8 @@ class App(Dispatcher, RouteDecorators):
             self._add_plugin_routes()
             try:
                 self._compile()
+            except ConfigurationErrors as exc:
+                problems += exc.problems
             except ImproperlyConfigured as exc:
                 problems.append(exc)
             else:
@@ -384,36 +386,51 @@ class App(Dispatcher, RouteDecorators):
         if static is not None:
             mounts.append(Mount(self.settings.static_url.rstrip("/"), static, "static"))
         names: dict[str, list[Route]] = {}
+        problems: list[ImproperlyConfigured] = []  # every route's, reported together
         for route in routes:
-            same = names.setdefault(route.name, [])
-            if same and all(other.endpoint is not route.endpoint for other in same):
-                raise ImproperlyConfigured(
-                    f"Two routes are named {route.name!r}: {same[0].describe()} at "
-                    f"{same[0].path} and {route.describe()} at {route.path}; pass name=...",
-                    id="heron.routing.E002",
-                )
-            same.append(route)
-            where = f"View {route.describe()} for {route.path}"
-            respond = None if route.is_websocket else \
-                build_responder(route.endpoint, route.options, where)
-            call = build_call(route.endpoint, route.template.converters, where, respond)
-            route.plan = call.plan  # type: ignore[attr-defined]
-            route.handler = call if route.is_websocket else self._wrap_view(route, call)
-            if (route.handler is call and not route.is_websocket and respond is None
-                    and takes_only_path_params(route.endpoint, route.template.converters)):
-                route.direct = route.endpoint  # called as view(**params): no adapter
+            try:
+                self._compile_route(route, names)
+            except ImproperlyConfigured as exc:
+                problems.append(exc)
         for mount in mounts:
             if mount.name:
                 if mount.name in names:
-                    raise ImproperlyConfigured(
+                    problems.append(ImproperlyConfigured(
                         f"The mount at {mount.prefix} and {names[mount.name][0].path} are both "
                         f"named {mount.name!r}; pass another name=...",
                         id="heron.routing.E010",
-                    )
+                    ))
+                    continue
                 pseudo = Route(mount.prefix + "/{path:path}", mount.app, frozenset(), mount.name,
                                "", (), {})
                 pseudo.template = PathTemplate.parse(pseudo.path, self.converters)
                 names.setdefault(mount.name, []).append(pseudo)
+        if problems:
+            raise problems[0] if len(problems) == 1 else ConfigurationErrors(problems)
+        self._build_matchers(routes, mounts, names)
+
+    def _compile_route(self, route: Route, names: dict[str, list[Route]]) -> None:
+        """Analyse one view and make its handler (once, at startup)."""
+        same = names.setdefault(route.name, [])
+        if same and all(other.endpoint is not route.endpoint for other in same):
+            raise ImproperlyConfigured(
+                f"Two routes are named {route.name!r}: {same[0].describe()} at "
+                f"{same[0].path} and {route.describe()} at {route.path}; pass name=...",
+                id="heron.routing.E002",
+            )
+        same.append(route)
+        where = f"View {route.describe()} for {route.path}"
+        respond = None if route.is_websocket else \
+            build_responder(route.endpoint, route.options, where)
+        call = build_call(route.endpoint, route.template.converters, where, respond)
+        route.plan = call.plan  # type: ignore[attr-defined]
+        route.handler = call if route.is_websocket else self._wrap_view(route, call)
+        if (route.handler is call and not route.is_websocket and respond is None
+                and takes_only_path_params(route.endpoint, route.template.converters)):
+            route.direct = route.endpoint  # called as view(**params): no adapter
+
+    def _build_matchers(self, routes: list[Route], mounts: list[Mount],
+                        names: dict[str, list[Route]]) -> None:
         http = [r for r in routes if not r.is_websocket]
         sockets = [r for r in routes if r.is_websocket]
         self._http_matcher = _matcher.Matcher(http, mounts, self.settings.redirect_slashes)

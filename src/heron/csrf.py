@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from heron.exceptions import HTTPException, ImproperlyConfigured
-from heron.plugins import Handler, Plugin
+from heron.plugins import REFUSED_KEY, Handler, Plugin
 from heron.settings import settings_section
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ class CSRFProtection:
                     self.cors_origins.add(origin)
 
     def _fail(self, request: Request, reason: str) -> CSRFError:
-        request.scope["heron.csrf.failed"] = True
+        request.scope[REFUSED_KEY] = True
         logger.warning("CSRF check failed on %s %s: %s", request.method, request.path, reason)
         return CSRFError(reason, self.debug)
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from heron.types import Scope
 
 __all__ = [
+    "REFUSED_KEY",
     "Finalizer",
     "Gate",
     "Handler",
@@ -52,6 +53,10 @@ __all__ = [
     "ResponseHook",
     "load_plugin",
 ]
+
+#: The scope key a plugin sets (to True) when it refuses a request after routing (the
+#: CSRF check does): response hooks then persist nothing (no session is saved).
+REFUSED_KEY = "heron.refused"
 
 #: Runs before routing on the raw scope: returns a response to answer with at
 #: once, raises an HTTPException for an error page, or returns None to go on.
@@ -137,6 +142,14 @@ class Plugin:
     def template_filters(self, app: App) -> dict[str, Callable[..., Any]]:
         """Jinja2 filters every template can use."""
         return {}
+
+    def migration_branches(self, app: App) -> Iterable[Any]:
+        """More migration branches (``heron.db.migrations.Owner``) chosen at run time,
+        for ``heron db`` (heron.auth: the default user model's shipped tables)."""
+        return ()
+
+    def post_migrate(self, app: App) -> None:
+        """Called after ``heron db migrate`` (heron.auth makes permission rows here)."""
 
     async def on_startup(self, app: App) -> None:
         """Called when the server starts; a failure stops it."""

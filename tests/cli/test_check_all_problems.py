@@ -58,3 +58,33 @@ def test_startup_raises_them_all_at_once(tmp_path: Path) -> None:
                    "heron.cache.E001"]
     for problem_id in ids:
         assert problem_id in str(info.value)
+
+
+def test_every_route_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
+    from heron import Router
+
+    app = App(debug=True, root=tmp_path)
+
+    @app.get("/a")
+    async def first(unknown):  # type: ignore[no-untyped-def]  # heron.params.E001
+        return "a"
+
+    @app.get("/b")
+    async def second(other):  # type: ignore[no-untyped-def]  # heron.params.E001 again
+        return "b"
+
+    shelf = Router("/shelf")
+
+    @shelf.get("/x", name="first")  # heron.routing.E002: the name "first" is taken
+    async def clash():  # type: ignore[no-untyped-def]
+        return "x"
+
+    app.include(shelf)
+    problems = app.check()
+    assert [p.id for p in problems] == ["heron.params.E001", "heron.params.E001",
+                                        "heron.routing.E002"]
+    assert "first" in problems[0].message
+    assert "second" in problems[1].message
+    with pytest.raises(ConfigurationErrors) as info:
+        app.setup()
+    assert len(info.value.problems) == 3

@@ -79,11 +79,6 @@ DEFAULT_USER_MODEL = "heron.auth.user:User"
 HERE = Path(__file__).parent
 
 
-def setup(app: App) -> None:
-    """Called when the component is added: marks the app as using heron.auth."""
-    app.extensions["heron.auth"] = True
-
-
 class AuthPlugin(Plugin):
     """heron.auth as a plug-in: ``request.user``, and its checks (the user model,
     no app mounted below a guarded router)."""
@@ -100,6 +95,12 @@ class AuthPlugin(Plugin):
 
         return [createsuperuser_command, changepassword_command]
 
+    def migration_branches(self, app: App) -> Iterable[Any]:
+        return _migration_branches(app)
+
+    def post_migrate(self, app: App) -> None:
+        _post_migrate(app)
+
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         from heron.auth.checks import check_user_model
         from heron.auth.guards import check_mounts
@@ -115,7 +116,7 @@ class AuthPlugin(Plugin):
 plugin = AuthPlugin
 
 
-def migration_branches(app: App) -> list[Owner]:
+def _migration_branches(app: App) -> list[Owner]:
     """The user model's tables: heron's shipped ``auth_user`` branch when the
     default model is used; else they go with the project's model (nothing here)."""
     from heron.db.migrations import Owner
@@ -126,7 +127,7 @@ def migration_branches(app: App) -> list[Owner]:
     return [Owner("auth_user", model.__module__, HERE / "user_migrations", shipped=True)]
 
 
-def post_migrate(app: App) -> None:
+def _post_migrate(app: App) -> None:
     """After ``heron db migrate``: the permission rows of every model."""
     from sqlalchemy import inspect
 

@@ -63,7 +63,7 @@ def _user_model() -> Iterator[tuple[App, type[AbstractBaseUser]]]:
 
     application = _loaded_app()
     try:
-        if "heron.auth" not in application.extensions:
+        if application.plugin("heron.auth") is None:
             _fail("The app does not use heron.auth; add the component: "
                   "App(components=['heron.auth', ...]).")
         from heron.auth.users import get_user_model

@@ -91,7 +91,7 @@ User = Any  # a user model instance or ANONYMOUS
 
 
 def _require_auth(conn: HTTPConnection) -> None:
-    if "heron.auth" not in conn.app.extensions:
+    if conn.app.plugin("heron.auth") is None:
         raise RuntimeError("request.user needs the heron.auth component: "
                            "App(components=['heron.auth', ...])")
 

@@ -87,10 +87,12 @@ class Migrations:
             # heron's own components (heron.auth) ship their migrations.
             owners.append(Owner(component.name, module, folder / "migrations",
                                 shipped=module.startswith("heron.")))
-            # More branches a component chooses at run time (heron.auth: the user model's).
+            # More branches a component chooses at run time (docs/migrations.md).
             branches = getattr(component.module, "migration_branches", None)
             if branches is not None:
                 owners.extend(branches(self.app))
+        for plugin in self.app.plugins.values():  # heron.auth: the user model's
+            owners.extend(plugin.migration_branches(self.app))
         owners.append(Owner("app", None, self.app.root / "migrations"))
         return owners
 
@@ -494,12 +496,14 @@ _UNUSED = Owner("unused", None, Path(), shipped=True)
 
 
 def post_migrate(app: App) -> None:
-    """Run the components' ``post_migrate(app)`` hooks: the rows migrating makes
+    """Run the components' and plugins' ``post_migrate(app)`` hooks: rows migrating makes
     (heron.auth's permissions).  Test fixtures run them again after emptying tables."""
     for component in app.components.values():
         hook = getattr(component.module, "post_migrate", None)
         if hook is not None:
             hook(app)
+    for plugin in app.plugins.values():
+        plugin.post_migrate(app)
 
 
 def _add_expression_indexes(script: Any, tables: Any) -> None:

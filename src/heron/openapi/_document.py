@@ -168,7 +168,7 @@ class _Builder:
         schemas = self.schemas.resolve()
         if schemas:
             components["schemas"] = schemas
-        if self.secured or "heron.auth" in self.app.extensions:
+        if self.secured or self.app.plugin("heron.auth") is not None:
             components["securitySchemes"] = {
                 "sessionCookie": {"type": "apiKey", "in": "cookie",
                                   "name": settings.session_cookie_name,

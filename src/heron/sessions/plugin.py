@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from heron.exceptions import ImproperlyConfigured, ServiceUnavailable
-from heron.plugins import Plugin, RequestHook, ResponseHook
+from heron.plugins import REFUSED_KEY, Plugin, RequestHook, ResponseHook
 from heron.settings import settings_section
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class SessionsPlugin(Plugin):
         async def save_session(request: Request, response: Response,
                                routers: Sequence[Router]) -> Response:
             if request._session is None or response.status_code >= 500 \
-                    or request.scope.get("heron.csrf.failed"):
+                    or request.scope.get(REFUSED_KEY):
                 return response  # untouched, or a failed or refused request: no change
             # A store that is down (503) or data JSON cannot hold (500) raises:
             # the app turns it into its error page.
