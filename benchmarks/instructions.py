@@ -10,6 +10,10 @@ CPU-bound server would show.
 
     python benchmarks/instructions.py --frameworks raw,heron --endpoints plaintext,json,route
     python benchmarks/instructions.py --frameworks raw,heron --endpoints template,session
+    python benchmarks/instructions.py --http heron.cli._protocol:HttpToolsProtocol
+
+``--http`` names uvicorn's HTTP protocol (``httptools`` by default); the last line
+measures the one ``heron run`` uses, httptools with heron's request-head limit.
 
 ``template`` and ``session`` are served by the site apps (``raw_site.py``,
 ``heron_site.py``); for ``session`` every counted request carries the cookie
@@ -72,7 +76,7 @@ def _connect(port: int, path: str, deadline: float) -> http.client.HTTPConnectio
             time.sleep(0.5)
 
 
-def total_instructions(target: str, path: str, requests: int) -> int:
+def total_instructions(target: str, path: str, requests: int, http: str = "httptools") -> int:
     """Instructions the server process executed to start, answer and stop."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,7 +86,7 @@ def total_instructions(target: str, path: str, requests: int) -> int:
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
              sys.executable, "-m", "uvicorn", target, "--port", str(port),
              "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-             "--http", "httptools"],
+             "--http", http],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         failure = ""
@@ -115,10 +119,9 @@ def total_instructions(target: str, path: str, requests: int) -> int:
         return int(found.group(1))
 
 
-def per_request(target: str, path: str, low: int, high: int) -> float:
-    return (total_instructions(target, path, high) - total_instructions(target, path, low)) / (
-        high - low
-    )
+def per_request(target: str, path: str, low: int, high: int, http: str = "httptools") -> float:
+    return (total_instructions(target, path, high, http)
+            - total_instructions(target, path, low, http)) / (high - low)
 
 
 def main() -> None:
@@ -127,6 +130,8 @@ def main() -> None:
     parser.add_argument("--endpoints", default="plaintext,json,route")
     parser.add_argument("--low", type=int, default=300)
     parser.add_argument("--high", type=int, default=2300)
+    parser.add_argument("--http", default="httptools",
+                        help="uvicorn's HTTP protocol: httptools, h11 or module:Class")
     args = parser.parse_args()
     frameworks = ["raw", *[f for f in args.frameworks.split(",") if f != "raw"]]
     print("| framework | endpoint | instructions/request | overhead vs raw | raw / framework |")
@@ -134,11 +139,12 @@ def main() -> None:
     for endpoint in args.endpoints.split(","):
         path = ENDPOINTS[endpoint]
         targets = SITE_TARGETS if endpoint in ("template", "session") else TARGETS
-        raw = per_request(targets["raw"], path, args.low, args.high)
+        raw = per_request(targets["raw"], path, args.low, args.high, args.http)
         for name in frameworks:
             if name not in targets:
                 continue
-            count = raw if name == "raw" else per_request(targets[name], path, args.low, args.high)
+            count = raw if name == "raw" else per_request(targets[name], path, args.low,
+                                                          args.high, args.http)
             print(f"| {name} | {endpoint} | {count:,.0f} | {count - raw:+,.0f} | "
                   f"{raw / count:.3f}x |", flush=True)
 

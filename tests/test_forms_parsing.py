@@ -95,6 +95,31 @@ def test_urlencoded_bad_encoding_is_400(client: TestClient, body: bytes, message
     assert message in response.json()["detail"]
 
 
+URLENCODED = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(("body", "headers"), [
+    (b"a=%00", URLENCODED),
+    (b"a%00=1", URLENCODED),
+    (multipart(field("name", "a\x00b")), MULTIPART),
+    (multipart(field("na\x00me", "x")), MULTIPART),
+    (multipart(file_part("f", "a.txt", b"x", ctype="text/plain\x00")), MULTIPART),
+])
+def test_nul_in_form_text_is_400(body: bytes, headers: dict[str, str]) -> None:
+    with TestClient(build_app(), headers=JSON) as client:
+        response = client.post("/form", content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The form contains a NUL character."
+    with TestClient(build_app(allow_nul_in_text=True), headers=JSON) as client:
+        assert client.post("/form", content=body, headers=headers).status_code == 200
+
+
+def test_nul_bytes_in_an_uploaded_file_are_content(client: TestClient) -> None:
+    body = multipart(file_part("f", "a.bin", b"\x00\x01\x00"))
+    response = client.post("/form", content=body, headers=MULTIPART)
+    assert response.json()["f"][0]["content"] == "\x00\x01\x00"
+
+
 def test_form_with_the_wrong_content_type_is_415(client: TestClient) -> None:
     response = client.post("/form", json={"a": 1})
     assert response.status_code == 415

@@ -100,6 +100,22 @@ def test_int_param_rejects_text() -> None:
     assert isinstance(build("/posts/{id:int}").match("GET", "/posts/abc"), NotFound)
 
 
+def test_int_param_with_more_digits_than_int_reads_is_not_found() -> None:
+    # int() refuses more than sys.get_int_max_str_digits() (4300) digits: no match, no error.
+    huge = "9" * 4301
+    assert isinstance(build("/posts/{id:int}").match("GET", f"/posts/{huge}"), NotFound)
+    matcher = build("/items/{id:int}", "/items/{name}", "/v{n:int}/x")
+    assert matched(matcher.match("GET", f"/items/{huge}")) == ("/items/{name}", {"name": huge})
+    assert isinstance(matcher.match("GET", f"/v{huge}/x"), NotFound)
+    assert matched(build("/posts/{id:int}").match("GET", "/posts/" + "9" * 4300))[1]["id"] > 0
+
+
+@pytest.mark.parametrize("text", ["9" * 400, "9" * 5000 + ".5"])
+def test_float_param_too_large_for_a_float_is_not_found(text: str) -> None:
+    # float() gives inf for these: not a number a view can use.
+    assert isinstance(build("/scale/{x:float}").match("GET", f"/scale/{text}"), NotFound)
+
+
 def test_str_param_takes_one_segment() -> None:
     matcher = build("/tags/{slug}")
     assert matched(matcher.match("GET", "/tags/py-thon")) == ("/tags/{slug}", {"slug": "py-thon"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from heron._parsing import (
+    check_json_text,
     check_path,
     parse_cookie_header,
     parse_options_header,
@@ -64,6 +65,39 @@ def test_check_path_rejects_bad_encoding(raw: bytes) -> None:
     with pytest.raises(HTTPException) as info:
         check_path(raw)
     assert info.value.status_code == 400
+
+
+@pytest.mark.parametrize("raw", [b"q=%00", b"q=a%00b", b"%00=x", b"q=\x00", b"a=1&b=%00"])
+def test_nul_in_the_query_string_is_400(raw: bytes) -> None:
+    with pytest.raises(HTTPException) as info:
+        parse_query_string(raw)
+    assert info.value.status_code == 400
+    assert info.value.detail == "The query string contains a NUL character (%00)."
+    pairs = parse_query_string(raw, allow_nul=True)
+    assert any("\x00" in name + value for name, value in pairs)
+
+
+def test_nul_in_the_path_is_400() -> None:
+    with pytest.raises(HTTPException) as info:
+        check_path(b"/files/a%00.txt")
+    assert info.value.status_code == 400
+    assert info.value.detail == "The URL path contains a NUL character (%00)."
+    assert check_path(b"/files/a%2500.txt") == "/files/a%00.txt"  # an escaped "%", no NUL
+
+
+@pytest.mark.parametrize("body", [b'{"a": "\\u0000"}', b'["x\\u0000y"]', b'{"\\u0000": 1}',
+                                  b'["\\\\\\u0000"]'])
+def test_json_with_an_escaped_nul_is_400(body: bytes) -> None:
+    with pytest.raises(HTTPException) as info:
+        check_json_text(body)
+    assert info.value.status_code == 400
+    assert info.value.detail == "The JSON body contains a NUL character (\\u0000)."
+
+
+@pytest.mark.parametrize("body", [b'{"a": "\\\\u0000"}', b'["\\u0001", "u0000"]', b"{}"])
+def test_json_without_a_nul_passes(body: bytes) -> None:
+    # "\\u0000" in JSON is a backslash followed by "u0000": text, not a NUL.
+    check_json_text(body)
 
 
 def test_cookie_header_is_parsed_leniently() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import BaseModel
 
 from heron import App, Request
+from heron.app import App as CoreApp
 from heron.testing import TestClient
 
 JSON = {"accept": "application/json"}
@@ -131,11 +133,30 @@ def test_x_forwarded_headers_are_honoured_from_a_trusted_proxy() -> None:
     assert data == {"url": "https://example.org/", "client": "203.0.113.9"}
 
 
-@pytest.mark.parametrize("host", ["evil.com/path?", "a b", "user@evil.com", "[::1", "x:port"])
+@pytest.mark.parametrize("host", ["evil.com/path?", "a b", "user@evil.com", "[::1", "x:port",
+                                  "127.0.0.1:99999", "localhost:65536"])
 def test_malformed_host_header_is_400(client: TestClient, host: str) -> None:
     response = client.get("/info/x", headers={"host": host})
     assert response.status_code == 400
     assert "Host" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:99999", "localhost:65536", "example.com:1234567"])
+def test_a_port_out_of_range_is_400_without_the_host_check(host: str) -> None:
+    # The core app has no allowed_hosts check: request.url refuses the port itself,
+    # so url_for never builds a URL with it.
+    app = CoreApp(debug=True)
+
+    @app.get("/here")
+    async def here(request: Request) -> str:
+        return request.url_for("here")
+
+    with TestClient(app) as client:
+        assert client.get("/here", headers={"host": "localhost:65535"}).text == (
+            "http://localhost:65535/here")
+        response = client.get("/here", headers={"host": host, **JSON})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The Host header is malformed."
 
 
 def test_query_params_multi_dict(client: TestClient) -> None:
@@ -172,6 +193,78 @@ def test_bad_percent_encoding_in_path_is_400(client: TestClient, path: str) -> N
         "Malformed percent-encoding in the URL path.",
         "The URL path is not valid UTF-8.",
     )
+
+
+# -- NUL characters in text (PostgreSQL cannot store them) -------------------------
+
+
+class Note(BaseModel):
+    title: str
+
+
+def nul_app(**settings: object) -> App:
+    app = App(debug=True, csrf=False, **settings)
+
+    @app.get("/raw/{name}")
+    async def raw(request: Request, name: str) -> dict:
+        return {"name": name, "q": request.query_params.get("q")}
+
+    @app.get("/typed/{name}")
+    async def typed(name: str, q: str = "") -> dict:
+        return {"name": name, "q": q}
+
+    @app.post("/json")
+    async def json_view(request: Request) -> dict:
+        return {"got": await request.json()}
+
+    @app.post("/note")
+    async def note(body: Note) -> dict:
+        return {"title": body.title}
+
+    return app
+
+
+NUL_IN_QUERY = "The query string contains a NUL character (%00)."
+NUL_IN_PATH = "The URL path contains a NUL character (%00)."
+NUL_IN_JSON = "The JSON body contains a NUL character (\\u0000)."
+
+
+@pytest.mark.parametrize(("method", "path", "body", "detail"), [
+    ("GET", "/raw/x?q=%00", None, NUL_IN_QUERY),
+    ("GET", "/typed/x?q=a%00", None, NUL_IN_QUERY),
+    ("GET", "/raw/a%00b", None, NUL_IN_PATH),
+    ("GET", "/typed/a%00b", None, NUL_IN_PATH),
+    ("POST", "/json", b'{"a": ["\\u0000"]}', NUL_IN_JSON),
+    ("POST", "/note", b'{"title": "\\u0000"}', NUL_IN_JSON),
+    ("POST", "/note", b'{"title": "\x00"}', None),  # a raw NUL: JSON that is malformed
+])
+def test_nul_in_text_input_is_400(method: str, path: str, body: bytes | None,
+                                  detail: str | None) -> None:
+    headers = {**JSON, "content-type": "application/json"}
+    with TestClient(nul_app(), headers=headers) as client:
+        response = client.request(method, path, content=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail or (
+        detail is None and response.json()["detail"].startswith("Malformed JSON body"))
+
+
+def test_nul_in_text_is_accepted_when_the_app_allows_it() -> None:
+    headers = {**JSON, "content-type": "application/json"}
+    with TestClient(nul_app(allow_nul_in_text=True), headers=headers) as client:
+        assert client.get("/raw/x?q=a%00").json() == {"name": "x", "q": "a\x00"}
+        assert client.get("/typed/x?q=a%00").json() == {"name": "x", "q": "a\x00"}
+        assert client.post("/json", content=b'["\\u0000"]').json() == {"got": ["\x00"]}
+        assert client.post("/note", content=b'{"title": "\\u0000"}').json() == {
+            "title": "\x00"}
+        # The path is always checked: no route needs a NUL, and files and databases refuse it.
+        assert client.get("/raw/a%00b").status_code == 400
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul() -> None:
+    with TestClient(nul_app(), headers=JSON) as client:
+        response = client.post("/json", content=b'["\\\\u0000"]',
+                               headers={"content-type": "application/json"})
+    assert response.json() == {"got": ["\\u0000"]}
 
 
 def test_headers_are_case_insensitive_and_multi_valued(client: TestClient) -> None:

@@ -114,6 +114,37 @@ def test_uuid_and_path_parameters(app: App) -> None:
         assert client.get("/f/a/b/c.txt").text == "a/b/c.txt"
 
 
+def test_absurd_path_numbers_are_404_for_converters_and_422_for_typed_views(app: App) -> None:
+    @app.get("/a/{id:int}")
+    async def a(id: int) -> int:
+        return id
+
+    @app.get("/f/{x:float}")
+    async def f(x: float) -> float:
+        return x
+
+    @app.get("/k/{key:uuid}")
+    async def k(key: uuid.UUID) -> str:
+        return key.hex
+
+    @app.get("/typed/{id}")
+    async def typed(id: int) -> int:
+        return id
+
+    huge = "9" * 4301
+    with TestClient(app) as client:
+        # The converter rejects the text: the path does not match, as for any non-number.
+        assert client.get(f"/a/{huge}").status_code == 404
+        assert client.get(f"/f/{huge}").status_code == 404
+        assert client.get(f"/f/{huge}.5").status_code == 404
+        assert client.get("/k/" + "f" * 5000).status_code == 404
+        assert client.get("/k/3f2504e0-4f89-41d3-9a0c-0305e82c33011").status_code == 404
+        # A plain {id} typed int by the view is validated: 422, as for "x".
+        response = client.get(f"/typed/{huge}")
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "id"
+
+
 def test_mixed_segment(app: App) -> None:
     @app.get("/files/{name}.{ext}")
     async def file(name: str, ext: str) -> dict[str, str]:

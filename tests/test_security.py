@@ -780,6 +780,9 @@ def test_host_check_runs_before_anything_else(make_app: Any) -> None:
         ("EXAMPLE.COM", True),
         ("Example.Com:8000", True),
         ("example.com:443", True),
+        ("example.com:65535", True),
+        ("example.com:0", True),
+        ("example.com:", True),
         ("example.com.", True),
         ("example.com.:8000", True),
         ("www.example.com", False),
@@ -828,6 +831,10 @@ MALFORMED = [
     "user:pass@example.com",
     "example.com:80:80",
     "example.com:abc",
+    "127.0.0.1:99999",
+    "example.com:65536",
+    "example.com:000080",
+    "example.com:-1",
     "example.com?x=1",
     "example.com#frag",
     "example.com\\x",
@@ -846,7 +853,8 @@ def test_malformed_hosts_are_refused(make_app: Any, host: str) -> None:
     assert calls == []
 
 
-@pytest.mark.parametrize("host", ["a b", "evil.com/x", "@evil", "example.com:abc"])
+@pytest.mark.parametrize("host", ["a b", "evil.com/x", "@evil", "example.com:abc",
+                                  "127.0.0.1:99999", "[::1]:65536"])
 def test_malformed_hosts_are_refused_even_with_star(make_app: Any, host: str) -> None:
     # "*" allows any host name, not a Host header that is no host name at all.
     app, calls = host_app(make_app, ["*"])

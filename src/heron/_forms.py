@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from heron._parsing import parse_options_header, parse_query_string
+from heron._parsing import contains_nul, parse_options_header, parse_query_string
 from heron.concurrency import run_in_threadpool
 from heron.datastructures import FormData, Headers, UploadFile
 from heron.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from heron.requests import Request
+
+_NUL_IN_FORM = "The form contains a NUL character."
 
 
 async def parse_form(request: Request) -> FormData:
@@ -19,7 +21,9 @@ async def parse_form(request: Request) -> FormData:
     if request.content_type == "multipart/form-data":
         return await _parse_multipart(request, settings)
     body = await request.body()
-    return FormData(parse_query_string(body, settings.max_form_fields))
+    if not settings.allow_nul_in_text and contains_nul(body):
+        raise HTTPException(400, _NUL_IN_FORM)
+    return FormData(parse_query_string(body, settings.max_form_fields, allow_nul=True))
 
 
 def _safe_filename(filename: str) -> str:
@@ -70,6 +74,9 @@ class _MultipartCollector:
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
+        if not self.settings.allow_nul_in_text and (
+                b"\x00" in self._header_field or b"\x00" in self._header_value):
+            raise HTTPException(400, _NUL_IN_FORM)  # in a field's name or an upload's type
         self._headers.append((self._header_field.lower(), self._header_value))
         self._header_field = self._header_value = b""
 
@@ -113,6 +120,8 @@ class _MultipartCollector:
         if self._upload is not None:
             self.items.append((self._name, self._upload))
         elif self._field is not None:
+            if b"\x00" in self._field and not self.settings.allow_nul_in_text:
+                raise HTTPException(400, _NUL_IN_FORM)
             try:
                 self.items.append((self._name, self._field.decode("utf-8")))
             except UnicodeDecodeError:

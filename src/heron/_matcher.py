@@ -79,7 +79,10 @@ def _param_matcher(name: str, converter: Converter) -> SegmentMatcher:
         def match_int(segment: str) -> Any:
             # isdigit() alone accepts non-ASCII digits such as "²".
             if segment.isdigit() and segment.isascii():
-                return (name, int(segment))
+                try:
+                    return (name, int(segment))
+                except ValueError:  # more digits than int() reads (4,300 by default)
+                    return _NO
             return _NO
 
         return match_int

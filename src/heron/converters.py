@@ -24,6 +24,8 @@ __all__ = [
     "UUIDConverter",
 ]
 
+_INFINITY = float("inf")
+
 
 class Converter:
     """Base class for converters; subclass it for a custom one.
@@ -50,7 +52,7 @@ class StringConverter(Converter):
 
 
 class IntConverter(Converter):
-    """A non-negative integer in decimal."""
+    """A non-negative integer in decimal, of at most 4,300 digits (what ``int()`` reads)."""
 
     regex = r"[0-9]+"
     weight = 10
@@ -63,13 +65,16 @@ class IntConverter(Converter):
 
 
 class FloatConverter(Converter):
-    """A non-negative decimal number such as ``3`` or ``2.5``."""
+    """A non-negative decimal number such as ``3`` or ``2.5``, within a float's range."""
 
     regex = r"[0-9]+(?:\.[0-9]+)?"
     weight = 20
 
     def to_python(self, value: str) -> float:
-        return float(value)
+        number = float(value)
+        if number == _INFINITY:  # "9" * 400: no number a view can use
+            raise ValueError(f"{value[:20]}... is too large for a float")
+        return number
 
     def to_url(self, value: Any) -> str:
         return repr(float(value))

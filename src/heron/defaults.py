@@ -11,13 +11,17 @@ from __future__ import annotations
 from heron._api_routes import OpenAPISettings
 from heron._templating_plugin import TemplatingSettings
 from heron.app import App as CoreApp
+from heron.auth.settings import AuthSettings
 from heron.cache.plugin import CacheSettings
 from heron.csrf import CSRFSettings
+from heron.db.settings import DatabaseSettings
+from heron.mail.settings import MailSettings
 from heron.middleware.plugin import MiddlewareSettings
 from heron.plugins import Plugin
 from heron.security import SecuritySettings
 from heron.sessions.plugin import SessionSettings
 from heron.settings import Settings as CoreSettings
+from heron.storage import StorageSettings
 
 __all__ = ["DEFAULT_PLUGINS", "App", "Settings"]
 
@@ -35,9 +39,14 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
 
 
 class Settings(CoreSettings, SecuritySettings, CSRFSettings, SessionSettings, CacheSettings,
-               MiddlewareSettings, OpenAPISettings, TemplatingSettings):
-    """Every heron setting, the default batteries' sections included (see
+               MiddlewareSettings, OpenAPISettings, TemplatingSettings, DatabaseSettings,
+               MailSettings, StorageSettings, AuthSettings):
+    """Every heron setting: the core's and every battery's section (see
     docs/settings.md); read from keyword arguments, ``HERON_*`` variables and ``.env``.
+
+    The sections of heron.db, heron.mail, heron.storage and heron.auth are here too,
+    though those batteries are no default plugins, so that any app can configure them
+    before it uses them (they are read lazily, and their modules import nothing heavy).
 
     Subclass it (as a dataclass) to add your project's own settings; they are
     read from the environment the same way.

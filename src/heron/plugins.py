@@ -87,6 +87,9 @@ class Plugin:
     #: Keyword options of route decorators this plugin reads (``tags=...``);
     #: an option no plugin and no core part knows is a startup error.
     route_options: ClassVar[frozenset[str]] = frozenset()
+    #: The plugin's code reaches the current request through heron's context variable
+    #: (``db.session`` does): apps with such a plugin set it on every request.
+    needs_request_context: ClassVar[bool] = False
     #: The plugin's settings section (a :func:`heron.settings.settings_section`
     #: class): its fields join ``app.settings``, read from ``HERON_*`` like the rest.
     settings: ClassVar[type | None] = None

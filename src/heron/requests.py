@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from heron._parsing import parse_cookie_header, parse_options_header, parse_query_string
+from heron._parsing import (
+    check_json_text,
+    parse_cookie_header,
+    parse_options_header,
+    parse_query_string,
+)
 from heron._scope import full_path, route_path
 from heron.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from heron.exceptions import HTTPException
@@ -24,7 +29,9 @@ __all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
 _JSON_TYPES = ("application/json",)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # A reg-name or IPv4 address, or a bracketed IPv6 address, then an optional port.
-_VALID_HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
+# The port is checked for its range (0-65535) after the match.
+_VALID_HOST = re.compile(
+    r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::([0-9]{0,5}))?")
 
 
 class ClientDisconnect(Exception):
@@ -94,10 +101,14 @@ class HTTPConnection:
 
     @property
     def query_params(self) -> QueryParams:
-        """The query string as a multi-dict (400 on malformed encoding)."""
+        """The query string as a multi-dict (400 on malformed encoding or a NUL character)."""
         if self._query is None:
-            limit = self.scope["app"].settings.max_form_fields if "app" in self.scope else None
-            self._query = QueryParams(parse_query_string(self.scope["query_string"], limit))
+            limit, allow_nul = None, False
+            if "app" in self.scope:
+                settings = self.scope["app"].settings
+                limit, allow_nul = settings.max_form_fields, settings.allow_nul_in_text
+            self._query = QueryParams(parse_query_string(self.scope["query_string"], limit,
+                                                         allow_nul=allow_nul))
         return self._query
 
     @property
@@ -116,8 +127,10 @@ class HTTPConnection:
         """
         if self._url is None:
             host = self.headers.get("host")
-            if host is not None and not _VALID_HOST.fullmatch(host):
-                raise HTTPException(400, "The Host header is malformed.")
+            if host is not None:
+                valid = _VALID_HOST.fullmatch(host)
+                if valid is None or (valid[1] and int(valid[1]) > 65535):
+                    raise HTTPException(400, "The Host header is malformed.")
             self._url = URL.from_scope(self.scope, host)
         return self._url
 
@@ -279,9 +292,12 @@ class Request(HTTPConnection):
                 )
             body = await self.body()
             try:
-                self._json = orjson.loads(body)
+                parsed = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+            if not ("app" in self.scope and self.scope["app"].settings.allow_nul_in_text):
+                check_json_text(body)
+            self._json = parsed
         return self._json
 
     async def form(self) -> FormData:

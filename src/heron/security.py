@@ -153,6 +153,10 @@ class HostValidator:
             domain = host[: host.index("]") + 1]
         else:
             domain = host.rpartition(":")[0] if ":" in host else host
+        port = host[len(domain) + 1:]
+        # A port is at most 65535: url_for would build URLs with "127.0.0.1:99999".
+        if port and (len(port) > 5 or int(port) > 65535):
+            return False
         domain = domain.rstrip(".")
         if self.allow_all:
             return True

@@ -56,6 +56,9 @@ class Settings:
     upload_spool_size: int = 1024 * 1024
     #: Most request headers accepted (431 above it).
     max_header_count: int = 100
+    #: Accept NUL characters in query strings, forms and JSON bodies (400 when off:
+    #: PostgreSQL cannot store them in text).  The URL path never takes one.
+    allow_nul_in_text: bool = False
     #: Redirect ``/path/`` <-> ``/path`` when only the other one exists.
     redirect_slashes: bool = True
     #: URL prefix of static files.
@@ -66,96 +69,14 @@ class Settings:
     templates_dir: str = "templates"
     #: Older secret keys still accepted when verifying signatures (key rotation).
     secret_key_fallbacks: list[str] = dataclasses.field(default_factory=list, repr=False)
-
-    # -- database (docs/database.md) ---------------------------------------
-    #: SQLAlchemy URL of the default database; ``None`` means a SQLite file,
-    #: ``<instance_dir>/db.sqlite3``.  PostgreSQL: ``postgresql://user:pw@host/name``.
-    database_url: str | None = dataclasses.field(default=None, repr=False)
-    #: More databases by name (``{"analytics": "postgresql://..."}``; JSON in the
-    #: environment), used by models with ``__bind_key__`` or ``db.session_for(name)``.
-    database_binds: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
-    database_pool_size: int = 5
-    database_max_overflow: int = 10
-    #: Seconds a request waits for a free connection before it gets 503.
-    database_pool_timeout: float = 10.0
-    #: Replace connections older than this many seconds.
-    database_pool_recycle: int = 1800
-    #: Seconds to wait for the database server to accept a connection.
-    database_connect_timeout: int = 5
-    #: Log every SQL statement (on ``sqlalchemy.engine``).
-    database_echo: bool = False
-    #: Folder, relative to the app's root, for files the app writes (the SQLite database).
-    instance_dir: str = "instance"
-
-    # -- mail (docs/mail.md) -----------------------------------------------
-    #: ``smtp``, ``console``, ``file``, ``memory`` or ``package.module:Class``.
-    mail_backend: str = "smtp"
-    mail_host: str = "localhost"
-    mail_port: int = 25
-    mail_username: str | None = None
-    mail_password: str | None = dataclasses.field(default=None, repr=False)
-    #: Implicit TLS (SMTPS, usually port 465).
-    mail_use_tls: bool = False
-    #: Upgrade with STARTTLS (usually port 587).
-    mail_use_starttls: bool = False
-    #: Seconds to wait for the SMTP server.
-    mail_timeout: float = 10.0
-    #: PEM file of the certificate authorities trusted for the SMTP server's certificate,
-    #: instead of the system's (relative to the app's root); ``None``: the system's.
-    mail_ssl_cafile: str | None = None
-    #: Folder (relative to the app's root) of the ``file`` backend.
-    mail_file_dir: str = "instance/mail"
-    default_from_email: str = "webmaster@localhost"
+    #: Largest request head (request line and headers), in bytes: the servers ``heron run``
+    #: starts answer 431 and close the connection above it (docs/cli.md).
+    max_header_size: int = 64 * 1024
 
     # -- forms and uploads (docs/forms.md) ---------------------------------
     #: Largest single uploaded file, in bytes; a bigger one is refused with 413 while it
     #: streams in.  ``None``: only ``max_body_size`` limits it.
     max_upload_size: int | None = None
-    #: Folder (relative to the app's root) where the default storage keeps uploaded files.
-    media_dir: str = "media"
-    #: URL prefix under which stored uploads are served (``storage.url(name)``).
-    media_url: str = "/media"
-    #: Where uploads are stored: ``filesystem`` (``media_dir``) or ``package.module:Class``
-    #: of your own :class:`heron.storage.Storage`.
-    storage_backend: str = "filesystem"
-
-    # -- passwords (docs/passwords.md) -------------------------------------
-    #: Argon2id passes over memory (RFC 9106's low-memory profile: 3).
-    password_time_cost: int = 3
-    #: Argon2id memory per hash, in KiB (64 MiB): each login being checked holds this much.
-    password_memory_cost: int = 64 * 1024
-    #: Argon2id lanes (threads) per hash.
-    password_parallelism: int = 4
-    #: Checks a new password must pass: built-in names or ``package.module:Class``.
-    password_validators: list[str] = dataclasses.field(
-        default_factory=lambda: ["minimum_length", "user_attribute_similarity", "common",
-                                 "numeric"]
-    )
-    #: Fewest characters the ``minimum_length`` validator accepts.
-    password_min_length: int = 10
-
-    # -- authentication (heron.auth; docs/auth.md) ---------------------------
-    #: The user model, ``package.module:Class``: heron's own, or a subclass of
-    #: ``heron.auth.AbstractUser`` (extra fields, email as the login name).
-    auth_user_model: str = "heron.auth.user:User"
-    #: Where ``login_required`` sends a browser: a route name or a path.
-    login_url: str = "auth:login"
-    #: Where a login goes when the form has no (safe) ``next``: a route name or a path.
-    login_redirect_url: str = "/"
-    #: Where a logout goes: a route name or a path.
-    logout_redirect_url: str = "/"
-    #: Serve the sign-up page (``/auth/signup``), open to anyone.
-    auth_signup: bool = False
-    #: Seconds a password-reset link works (it also stops once used).
-    password_reset_timeout: int = 3600
-    #: Failed logins allowed per username within ``login_throttle_window`` (429 after).
-    login_throttle_limit: int = 5
-    #: Failed logins allowed per client address within the window.
-    login_throttle_ip_limit: int = 20
-    #: Seconds the failure counts last.
-    login_throttle_window: int = 900
-    #: Seconds a new API token works unless its creator says otherwise; 0: no expiry.
-    api_token_lifetime: int = 90 * 24 * 3600
 
     if TYPE_CHECKING:  # set in __new__; not dataclass fields
         _explicit: frozenset[str]

@@ -25,18 +25,40 @@ from urllib.parse import quote
 from heron.concurrency import run_in_threadpool
 from heron.datastructures import UploadFile
 from heron.exceptions import ImproperlyConfigured
+from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
 
-__all__ = ["FileSystemStorage", "Storage", "SuspiciousName", "get_storage", "new_name",
-           "safe_extension"]
+__all__ = [
+    "FileSystemStorage",
+    "Storage",
+    "StorageSettings",
+    "SuspiciousName",
+    "get_storage",
+    "new_name",
+    "safe_extension",
+]
 
 _EXTENSION = re.compile(r"\.[a-z0-9]{1,16}")
 _FOLDER_PART = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _STORED_PART = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 _CHUNK = 64 * 1024
 Content = UploadFile | bytes | IO[bytes]
+
+
+
+@settings_section
+class StorageSettings:
+    """heron.storage's settings: where uploads are kept and served from."""
+
+    #: Folder (relative to the app's root) where the default storage keeps uploaded files.
+    media_dir: str = "media"
+    #: URL prefix under which stored uploads are served (``storage.url(name)``).
+    media_url: str = "/media"
+    #: Where uploads are stored: ``filesystem`` (``media_dir``) or ``package.module:Class``
+    #: of your own :class:`heron.storage.Storage`.
+    storage_backend: str = "filesystem"
 
 
 class SuspiciousName(ValueError):

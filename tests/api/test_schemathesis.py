@@ -1,6 +1,7 @@
 """schemathesis against the example API (examples/api), served by ``heron run``.
 
-The example is served for real: ``heron db migrate`` on a fresh SQLite file, then
+The example is served for real, on SQLite and on PostgreSQL: ``heron db migrate`` on a
+fresh SQLite file (or PostgreSQL database), then
 ``heron run`` on a free port of 127.0.0.1 (:class:`app_server.AppServer`).  The
 ``schemathesis run`` CLI reads ``/openapi.json`` and sends generated requests,
 valid and invalid, to every operation, then chains them (create, read, update,
@@ -44,15 +45,21 @@ def server_env(database_url: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api_server(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The example served on a SQLite file, then on a real PostgreSQL, which refuses
+    what SQLite takes (ids past 32 bits, NUL characters in text)."""
     if not (BIN / "schemathesis").exists():
         message = "schemathesis is not installed: pip install -e '.[testsuite]'"
         if os.environ.get("CI", "").strip().lower() == "true":
             pytest.fail(message + " (CI=true: failing instead of skipping)", pytrace=False)
         pytest.skip(message)
     folder = tmp_path_factory.mktemp("schemathesis")
-    env = server_env(f"sqlite:///{folder / 'api.sqlite3'}")
+    url = f"sqlite:///{folder / 'api.sqlite3'}"
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_server").create_database("schemathesis_api")
+    env = server_env(url)
     migrated = subprocess.run([str(BIN / "heron"), "db", "--app", APP, "migrate"], cwd=folder,
                               env=env, capture_output=True, text=True, timeout=60, check=False)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr

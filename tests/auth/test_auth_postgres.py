@@ -147,4 +147,4 @@ def test_nul_characters_in_logins_and_addresses_are_no_500(app: App) -> None:
         assert client.post("/login", json={"username": "a\x00", "password": "x"},
                            headers={"x-csrf-token": csrf["csrf_token"]}).status_code == 400
         assert client.post("/auth/password/reset", data={
-            "email": "a\x00@example.com", **csrf}).status_code == 422
+            "email": "a\x00@example.com", **csrf}).status_code == 400  # refused as the form is read

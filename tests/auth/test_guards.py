@@ -263,7 +263,8 @@ def test_permission_required_takes_component_dot_codename() -> None:
 
 @pytest.fixture
 def next_client(make_app: Callable[..., App]) -> Iterator[TestClient]:
-    app = make_app(allowed_hosts=["testserver", "example.org"])
+    # NUL allowed, so that a "next" holding one reaches safe_next (by default, a 400).
+    app = make_app(allowed_hosts=["testserver", "example.org"], allow_nul_in_text=True)
 
     @app.get("/next")
     def check(request: Request) -> dict[str, str | None]:

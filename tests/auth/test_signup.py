@@ -68,7 +68,9 @@ def test_signup_is_off_by_default(app: App, client: httpx.Client) -> None:
 
 
 def test_signup_form(client: httpx.Client) -> None:
-    html = client.get("/auth/signup").text
+    page = client.get("/auth/signup")
+    assert page.headers["cache-control"] == "no-store"  # issue 20
+    html = page.text
     assert "<title>Create an account</title>" in html
     assert 'id="id_username" name="username" type="text" autocomplete="username"' in html
     assert 'id="id_email" name="email" type="email" autocomplete="email" required' in html
@@ -82,6 +84,7 @@ def test_signup_creates_the_user_and_logs_in(app: App, client: httpx.Client) -> 
     answer = sign_up(client, " Ada ", "ada@example.com")
 
     assert answer.status_code == 303
+    assert answer.headers["cache-control"] == "no-store"
     assert answer.headers["location"] == "/"
     assert client.get("/private").json() == {"username": "Ada"}  # trimmed
     assert whoami(app, client.cookies.get(COOKIE)) == "Ada"

@@ -87,6 +87,21 @@ def test_a_bearer_token_sets_request_user(app: App, path: str) -> None:
         assert "set-cookie" not in client.get(path, headers=bearer(secret)).headers
 
 
+@pytest.mark.parametrize("path", ["/whoami", "/awhoami", "/notes"])
+def test_an_answer_to_a_token_is_private(app: App, path: str) -> None:
+    """Issue 20: no shared cache keeps what one token holder was shown."""
+    _, secret = issue(app)
+    with TestClient(app) as client:
+        method = client.post if path == "/notes" else client.get
+        response = method(path, headers=bearer(secret))
+        assert response.status_code == 200
+        assert response.headers.get_list("cache-control") == ["private"]
+        # A bad token's 401 too; a request without a token is not marked.
+        assert method(path, headers=bearer("heron_nope")).headers["cache-control"] == "private"
+        if path != "/notes":
+            assert "cache-control" not in client.get(path).headers
+
+
 @pytest.mark.parametrize("path", ["/whoami", "/awhoami"])
 def test_unknown_revoked_and_expired_tokens_get_401(app: App, path: str) -> None:
     revoked_id, revoked = issue(app)

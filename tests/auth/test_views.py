@@ -70,6 +70,36 @@ def test_login_page_is_an_accessible_form(client: httpx.Client) -> None:
     assert client.get("/static/auth/auth.css").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/password/reset",
+                                  "/auth/password/reset/done", "/auth/password/reset/bad-token",
+                                  "/auth/password/change", "/auth/password/change/done"])
+def test_auth_pages_are_never_stored(app: App, client: httpx.Client, path: str) -> None:
+    """Issue 20: the pages carry CSRF tokens and the user's name (Django's login views
+    are never_cache)."""
+    add_user(app, "ada")
+    assert client.get("/auth/login").headers["cache-control"] == "no-store"  # anonymous
+    log_in(client, "ada")
+    page = client.get(path)
+    assert page.status_code in (200, 400), page.text
+    assert page.headers.get_list("cache-control") == ["no-store"]
+
+
+def test_logging_in_and_out_is_never_stored_and_logged_in_pages_are_private(
+        app: App, client: httpx.Client) -> None:
+    add_user(app, "ada")
+    assert log_in(client, "ada").headers["cache-control"] == "no-store"  # the 303
+    assert log_in(client, "ada", "wrong").headers["cache-control"] == "no-store"  # the 400
+    page = client.get("/private")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "private"  # it read the session
+    assert "Cookie" in page.headers["vary"]
+    token = token_of(client, "/auth/login")
+    out = client.post("/auth/logout", data={"csrf_token": token})
+    assert out.status_code == 303
+    assert out.headers["cache-control"] == "no-store"
+    assert client.get("/").headers.get("cache-control") is None  # a page that reads nothing
+
+
 def test_login_logs_in_and_redirects_to_the_default(app: App, client: httpx.Client) -> None:
     add_user(app, "Ada")
     before = client.cookies.get(COOKIE)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from db_test_helpers import JSON, all_checked_in
-from models_for_tests import TCountry, TNote
+from models_for_tests import TCountry, TNote, TPair
 from sqlalchemy import select
 
 from heron import App, Request
@@ -52,6 +52,14 @@ def add_views(app: App) -> App:
     @app.get("/async/countries/{code}")
     async def async_country(code: str) -> dict[str, Any]:
         return {"name": (await db.aget_or_404(TCountry, code, detail="No such country.")).name}
+
+    @app.get("/sync/pairs/{left:int}/{right:int}")
+    def sync_pair(left: int, right: int) -> dict[str, Any]:
+        return {"left": db.get_or_404(TPair, (left, right)).left}
+
+    @app.get("/async/pairs/{left:int}/{right:int}")
+    async def async_pair(left: int, right: int) -> dict[str, Any]:
+        return {"left": (await db.aget_or_404(TPair, {"left": left, "right": right})).left}
 
     @app.get("/sync/first")
     def sync_first(request: Request) -> dict[str, Any]:
@@ -114,6 +122,47 @@ async def test_get_or_404(app: App, kind: str) -> None:
         assert page.headers["content-type"].startswith("text/html")
         assert "There is no TNote 99." in page.text
         assert all_checked_in(app)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_an_id_the_column_cannot_hold_is_a_404(app: App, kind: str, backend: str) -> None:
+    """Not a 500 from the driver: SQLite's integers stop at 2**63 - 1, PostgreSQL's
+    integer at 2**31 - 1 (heron's default id is a bigint there)."""
+    big = 2**31 + 7  # beyond a 4-byte integer: the default id holds it
+    with db.context(app), db.transaction() as session:
+        session.add(TNote(id=big, text="big"))
+    async with AsyncTestClient(app) as client:
+        assert (await client.get(f"/{kind}/notes/{big}")).json() == {"text": "big"}
+        for ident in (2**63, 2**64, 10**30, 10**4000):
+            missing = await client.get(f"/{kind}/notes/{ident}", headers=JSON)
+            assert missing.status_code == 404, missing.text
+        assert missing.json()["detail"] == f"There is no TNote 1{'0' * 36}...."  # shortened
+        missing = await client.get(f"/{kind}/notes/{2**63}", headers=JSON)
+        assert missing.json()["detail"] == f"There is no TNote {2**63}."
+        # TPair's key is two plain integers: 4 bytes on PostgreSQL, 8 on SQLite.
+        for left in (2**31, 2**63):
+            missing = await client.get(f"/{kind}/pairs/{left}/1", headers=JSON)
+            assert missing.status_code == 404, missing.text
+        assert all_checked_in(app)
+    if backend == "sqlite":
+        with db.context(app), db.transaction() as session:
+            session.add(TPair(left=2**31, right=1))
+        async with AsyncTestClient(app) as client:
+            assert (await client.get(f"/{kind}/pairs/{2**31}/1")).json() == {"left": 2**31}
+
+
+async def test_out_of_range_ids_below_zero_and_in_every_form(app: App) -> None:
+    with db.context(app):
+        for ident in (-(2**63) - 1, (2**63,), {"id": 2**63}):
+            with pytest.raises(HTTPException) as info:
+                db.get_or_404(TNote, ident)
+            assert info.value.status_code == 404
+        with pytest.raises(HTTPException):
+            db.get_or_404(TPair, (1, -(2**63) - 1))
+    async with db.async_context(app):
+        with pytest.raises(HTTPException) as info:
+            await db.aget_or_404(TNote, -(2**63) - 1)
+        assert info.value.status_code == 404
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

@@ -21,9 +21,11 @@ from models_for_tests import (
     TPair,
     TThing,
 )
-from sqlalchemy import Integer, func, inspect, select, text
+from sqlalchemy import BigInteger, Integer, func, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
 import heron.db
 from heron.db import MAX_PER_PAGE, NAMING_CONVENTION, Database, Model, Page, TimestampMixin, db
@@ -74,6 +76,18 @@ def test_an_id_primary_key_is_added_by_default() -> None:
     assert isinstance(table.c.id.type, Integer)
     assert TNote(text="x").id is None
     assert "id" in TNote.__annotations__
+
+
+def test_the_default_id_is_a_bigint_and_sqlites_integer_primary_key() -> None:
+    """64 bits everywhere: ``BIGINT`` on PostgreSQL, and on SQLite ``INTEGER PRIMARY
+    KEY``, the rowid alias (already 64 bits; ``BIGINT`` would lose the rowid)."""
+    table = TNote.__table__
+    assert isinstance(table.c.id.type, BigInteger)
+    assert "id BIGSERIAL NOT NULL" in str(CreateTable(table).compile(dialect=postgresql.dialect()))
+    assert "id INTEGER NOT NULL" in str(CreateTable(table).compile(dialect=sqlite.dialect()))
+    # A foreign key to a default id takes its type; a declared key keeps its own.
+    assert isinstance(TDog.__table__.c.id.type, BigInteger)
+    assert not isinstance(TPair.__table__.c.left.type, BigInteger)
 
 
 def test_a_model_that_declares_its_primary_key_gets_no_id() -> None:

@@ -16,6 +16,7 @@ import importlib
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,13 @@ def unload(module: Any) -> None:
     sys.modules.pop(MODULE, None)
 
 
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The example on a SQLite file, then on a real PostgreSQL (heron's ``postgres_server``),
+    where NUL characters and ids past 32 bits used to give 500s."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_server").create_database("api_example"))
     return f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.sqlite3'}"
 
 
@@ -189,6 +195,27 @@ def test_the_largest_id_is_a_404(client: TestClient) -> None:
     assert client.get("/api/tasks/9223372036854775807").status_code == 404
 
 
+@pytest.mark.parametrize("task_id", [2**31 - 1, 2**31, 2**32, 2**63 - 2, 2**63 - 1])
+def test_ids_past_32_bits_are_404s(client: TestClient, task_id: int) -> None:
+    for method in ("GET", "PATCH", "DELETE"):
+        response = client.request(method, f"/api/tasks/{task_id}", json={})
+        assert response.status_code == 404, response.text
+        assert response.json()["detail"] == f"There is no task {task_id}."
+
+
+def test_nul_characters_are_refused_before_the_database(client: TestClient) -> None:
+    """PostgreSQL cannot store NUL in text: a 400, on every backend, never a 500."""
+    for body in ({"title": "\x00"}, {"title": "ok", "notes": "a\x00b"}):
+        response = client.post("/api/tasks", json=body)
+        assert response.status_code == 400, response.text
+        assert "NUL" in response.json()["detail"]
+    made = create(client, title="a")
+    assert client.patch(f"/api/tasks/{made['id']}", json={"title": "\x00"}).status_code == 400
+    for query in ("?q=%00", "?q=a%00b", "?priority=%00"):
+        assert client.get(f"/api/tasks{query}").status_code == 400
+    assert titles(client) == ["a"]
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
@@ -284,8 +311,13 @@ def heron_db(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedPr
                           env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_committed_migrations_match_the_models(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_committed_migrations_match_the_models(tmp_path: Path, backend: str,
+                                               request: pytest.FixtureRequest) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_server").create_database(
+            f"api_fresh_{uuid.uuid4().hex[:12]}")
     assert heron_db("check", database_url=url, cwd=tmp_path).returncode == 1  # not applied
     migrated = heron_db("migrate", database_url=url, cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr

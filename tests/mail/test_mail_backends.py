@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from heron import App
+from heron import App, Settings
 from heron.exceptions import ImproperlyConfigured
 from heron.mail import (
     ConsoleBackend,
@@ -26,7 +26,6 @@ from heron.mail import (
     mailer,
     send_mail,
 )
-from heron.settings import Settings
 
 AppFactory = Callable[..., App]
 

@@ -638,3 +638,26 @@ async def test_a_session_ended_meanwhile_is_not_saved_back() -> None:
     await backend.delete(key)  # the logout
     assert await backend.save(key, {"user": "alice", "seen": 2}) is None
     assert await backend.load(key) is None
+
+
+# -- database backend: a database that is down ---------------------------------------
+
+
+def test_a_database_store_down_fails_only_the_views_that_use_the_session(
+        session_app: SessionAppFactory) -> None:
+    """docs/sessions.md: PostgreSQL out of reach (nothing listens on the port) fails
+    the requests that use the session with 503; a view that does not touch it answers."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = session_app(session_backend="database", database_connect_timeout=2,
+                      database_url=f"postgresql+psycopg://heron@127.0.0.1:{port}/heron")
+    with TestClient(app) as client:
+        client.cookies.set("heron_session", "k" * 43)
+        response = client.get("/noop")
+        assert (response.status_code, response.text) == (200, "noop")
+        response = client.get("/read")
+        assert response.status_code == 503
+        assert "retry-after" in response.headers

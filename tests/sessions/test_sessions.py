@@ -120,6 +120,37 @@ def test_no_cookie_and_no_vary_when_the_view_does_not_touch_the_session(
         assert response.status_code == 200
         assert response.headers.get_list("set-cookie") == []
         assert "cookie" not in response.headers.get("vary", "").lower()
+        assert "cache-control" not in response.headers
+        # With a session cookie too: the page does not depend on it.
+        client.get("/set", params={"colour": "blue"})
+        assert "cache-control" not in client.get("/noop").headers
+
+
+@pytest.mark.parametrize("path", ["/read", "/set?colour=blue", "/logout"])
+def test_a_page_that_read_the_session_is_private(session_app: SessionAppFactory, backend: str,
+                                                 path: str) -> None:
+    """Issue 20: a shared cache must not keep one visitor's page for another."""
+    app = session_app(session_backend=backend)
+    with TestClient(app) as client:
+        client.get("/set", params={"user": "ada"})
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers.get_list("cache-control") == ["private"]
+        assert "Cookie" in response.headers["vary"]
+
+
+def test_a_cache_control_of_the_view_is_kept(make_app: Any, backend: str) -> None:
+    app = make_app(session_backend=backend)
+
+    @app.get("/")
+    def view(request: Request) -> Any:
+        from heron import PlainTextResponse
+
+        request.session.get("x")
+        return PlainTextResponse("x", headers={"cache-control": "no-store"})
+
+    with TestClient(app) as client:
+        assert client.get("/").headers.get_list("cache-control") == ["no-store"]
 
 
 def test_reading_an_empty_session_sets_no_cookie_but_varies(

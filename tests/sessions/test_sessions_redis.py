@@ -179,6 +179,24 @@ def test_redis_on_a_closed_port_answers_503_fast(make_app: Any,
             assert client.get("/noop").status_code == 200
 
 
+def test_redis_down_fails_only_the_views_that_use_the_session(
+        make_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """docs/sessions.md: with a session cookie and the store down, the session is
+    preloaded in vain, but only a view that touches it gets the 503."""
+    url = f"redis://127.0.0.1:{closed_port()}/0"
+    app = add_session_views(make_app(session_backend="cache", cache_url=url))
+    with TestClient(app) as client:
+        client.cookies.set("heron_session", "k" * 43)
+        with caplog.at_level(logging.ERROR, "heron.error"):
+            response = client.get("/noop")
+        assert (response.status_code, response.text) == (200, "noop")
+        assert response.headers.get_list("set-cookie") == []
+        assert not [r for r in caplog.records if r.name == "heron.error"]
+        with caplog.at_level(logging.ERROR, "heron.error"):
+            assert_generic_503(client.get("/read"))
+        assert_logged(caplog)
+
+
 def test_redis_on_a_closed_port_in_debug_is_still_a_503(make_app: Any,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     url = f"redis://127.0.0.1:{closed_port()}/0"

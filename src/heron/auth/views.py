@@ -23,7 +23,8 @@ stylesheet is the static file ``auth/auth.css``).  The reset mail is
 Answers: a form with invalid input comes back with 422 and the errors on its
 fields; a wrong login with 400 and one message that does not say which part was
 wrong; too many attempts with 429 and ``Retry-After``; a reset link that is
-bad, expired or used with 400.  Every successful POST redirects (303).
+bad, expired or used with 400.  Every successful POST redirects (303).  Every
+answer carries ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from heron.auth._login import alogin, logout
+from heron.auth._login import update_session_auth_hash as keep_session
 from heron.auth.guards import login_required, resolve_url, safe_next
-from heron.auth.login import alogin, logout
-from heron.auth.login import update_session_auth_hash as keep_session
 from heron.auth.reset import make_reset_token, read_reset_token, reset_token_matches
 from heron.auth.throttle import Throttle, Throttled
 from heron.auth.users import (
@@ -68,6 +69,14 @@ __all__ = ["router"]
 logger = logging.getLogger("heron.auth")
 
 router = Router(prefix="/auth")
+
+
+@router.after_request
+async def _never_stored(request: Request, response: Response) -> None:
+    # Login, password and signup pages carry a CSRF token, a reset token or the
+    # user's name: no cache, private or shared, may keep them (Django's login
+    # views are never_cache too).  A page that chose its own policy keeps it.
+    response.headers.setdefault("cache-control", "no-store")
 
 #: Reset mails per address within ``login_throttle_window`` (it stops mail floods).
 RESET_MAILS_PER_ADDRESS = 3

@@ -66,15 +66,20 @@ def run_command(app: str | None, host: str, port: int, reload: bool, workers: in
     served_app()  # the app the server gets: the command line's debug applied
     mode = " (debug)" if getattr(settings, "debug", False) else ""
     click.echo(f"heron: serving {spec} on http://{host}:{port} with {server}{mode}", err=True)
+    max_head = getattr(settings, "max_header_size", DEFAULT_MAX_HEADER_SIZE)
     if server == "granian":
-        _run_granian(_FACTORY, host, port, reload, workers, log_level)
+        _run_granian(_FACTORY, host, port, reload, workers, log_level, max_head)
     else:
-        _run_uvicorn(_FACTORY, host, port, reload, workers, log_level)
+        _run_uvicorn(_FACTORY, host, port, reload, workers, log_level, max_head)
 
 
 _APP_VARIABLE = "HERON_RUN_APP"
 _DEBUG_VARIABLE = "HERON_RUN_DEBUG"
 _FACTORY = "heron.cli.serve:served_app"
+#: ``max_header_size`` of an app that has no heron settings.
+DEFAULT_MAX_HEADER_SIZE = 64 * 1024
+#: uvicorn's httptools protocol with heron's limit on the request head (``max_header_size``).
+_HTTPTOOLS = "heron.cli._protocol:HttpToolsProtocol"
 
 
 def served_app() -> Any:
@@ -91,8 +96,17 @@ def served_app() -> Any:
     return application
 
 
+def uvicorn_http() -> str:
+    """The HTTP protocol ``heron run`` gives uvicorn: httptools, the fast parser, with
+    heron's limit on the request head when it is installed (it comes with
+    ``uvicorn[standard]``), else h11, which enforces that limit itself."""
+    import importlib.util
+
+    return _HTTPTOOLS if importlib.util.find_spec("httptools") is not None else "h11"
+
+
 def _run_uvicorn(spec: str, host: str, port: int, reload: bool, workers: int,
-                 log_level: str) -> None:
+                 log_level: str, max_head: int) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -108,18 +122,26 @@ def _run_uvicorn(spec: str, host: str, port: int, reload: bool, workers: int,
         server_header=False,
         lifespan="on",
         factory=True,
-        h11_max_incomplete_event_size=64 * 1024,
+        http=uvicorn_http(),
+        # h11's limit on an unfinished request head; heron's httptools protocol reads it too.
+        h11_max_incomplete_event_size=max_head,
     )
 
 
 def _run_granian(spec: str, host: str, port: int, reload: bool, workers: int,
-                 log_level: str) -> None:
+                 log_level: str, max_head: int) -> None:
     try:
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.http import HTTP1Settings, HTTP2Settings
         from granian.log import LogLevels
     except ImportError:
         raise MissingDependency("granian", "granian") from None
+    # HTTP/1: hyper answers 431 when a request head does not fit its read buffer, which
+    # cannot be below 8 KiB; HTTP/2: the largest header block (granian's default: 16 MiB).
+    http1 = HTTP1Settings(max_buffer_size=max(max_head, 8192))
+    http2 = HTTP2Settings(max_headers_size=max_head)
     Granian(spec, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
             reload=reload, log_level=LogLevels(log_level), log_access=False,
-            log_dictconfig=_log_config(log_level)).serve()
+            log_dictconfig=_log_config(log_level), http1_settings=http1,
+            http2_settings=http2).serve()

@@ -13,15 +13,33 @@
 See docs/database.md.
 """
 
-import heron._context
-from heron.checks import register
-from heron.db.checks import check_database
-from heron.db.database import Database, db
-from heron.db.models import NAMING_CONVENTION, Model, TimestampMixin
-from heron.db.pagination import MAX_PER_PAGE, Page
+from __future__ import annotations
 
-heron._context.enabled = True  # db.session finds its request through the context
-register(check_database)  # a URL whose driver is missing fails at startup, not per request
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from heron.db.database import Database, db
+    from heron.db.models import NAMING_CONVENTION, Model, TimestampMixin
+    from heron.db.pagination import MAX_PER_PAGE, Page
 
 __all__ = ["MAX_PER_PAGE", "NAMING_CONVENTION", "Database", "Model", "Page", "TimestampMixin",
            "db"]
+
+# The names load SQLAlchemy on first use, not when the package is imported: its
+# settings section (heron.db.settings) is part of every app's settings.
+_EXPORTS = {
+    "Database": "heron.db.database", "db": "heron.db.database",
+    "NAMING_CONVENTION": "heron.db.models", "Model": "heron.db.models",
+    "TimestampMixin": "heron.db.models",
+    "MAX_PER_PAGE": "heron.db.pagination", "Page": "heron.db.pagination",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'heron.db' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -48,6 +48,10 @@ def check_database(app: App) -> list[ImproperlyConfigured]:
     Both URLs heron derives from a setting are checked: the sync engine's and
     the async engine's (for SQLite, the standard ``sqlite3`` and ``aiosqlite``).
     """
+    from heron.db.settings import DatabaseSettings
+
+    if not isinstance(app.settings, DatabaseSettings):
+        return []  # an app without heron.db's settings does not use it (yet)
     from heron.db.database import DatabaseState
 
     problems: list[ImproperlyConfigured] = []

@@ -5,17 +5,20 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Iterator, MutableMapping
-from operator import methodcaller
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import BigInteger, Engine, Integer, SmallInteger, create_engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 
+from heron import _context
 from heron._context import add_cleanup, current_scope, run_cleanups
+from heron.checks import register
 from heron.db._steps import Steps, run_steps_async, run_steps_sync
 from heron.db.models import Model
 from heron.db.pagination import Page, check_page, count_statement, page_bounds
@@ -57,7 +60,10 @@ class DatabaseState:
     """One app's engines (made on first use) and session factories."""
 
     def __init__(self, app: App) -> None:
+        from heron.db.settings import DatabaseSettings
+
         self.app = app
+        app.settings.extend(DatabaseSettings)  # an app made without heron.Settings
         settings = app.settings
         default = settings.database_url or self._default_url()
         self.urls: dict[str | None, str] = {None: default}
@@ -357,10 +363,52 @@ class Database:
 
 
 def _get_steps(model: type[T], ident: Any, detail: str | None) -> Steps[T]:
-    found = yield methodcaller("get", model, ident)
+    found = yield partial(_get_in_range, model=model, ident=ident)
     if found is None:
-        raise HTTPException(404, detail or f"There is no {model.__name__} {ident!r}.")
+        raise HTTPException(404, detail or f"There is no {model.__name__} {_shown(ident)}.")
     return found  # type: ignore[no-any-return]
+
+
+def _get_in_range(session: Any, model: type[Any], ident: Any) -> Any:
+    """``session.get(model, ident)``; ``None``, with no query, for an integer that
+    its key column cannot hold: the driver would raise (a 500), not find nothing."""
+    mapper = sa_inspect(model)
+    keys = _key_ranges(mapper, session.get_bind(mapper=mapper).dialect)
+    if isinstance(ident, dict):
+        values = [(ident.get(name), limit) for name, limit in keys]
+    elif isinstance(ident, (tuple, list)):
+        values = [(value, limit) for value, (_, limit) in zip(ident, keys, strict=False)]
+    else:
+        values = [(ident, keys[0][1])] if len(keys) == 1 else []
+    for value, limit in values:
+        if limit and isinstance(value, int) and not -limit <= value < limit:
+            return None
+    return session.get(model, ident)
+
+
+@lru_cache(maxsize=512)
+def _key_ranges(mapper: Any, dialect: Any) -> list[tuple[str, int]]:
+    """``(attribute, 2**(bits - 1))`` for each primary key column of a model's
+    ``mapper`` on ``dialect``; 0 for a column that is not an integer."""
+    ranges = []
+    for column in mapper.primary_key:
+        impl = column.type.dialect_impl(dialect)  # a variant's type on this dialect
+        bits = 0
+        if isinstance(impl, Integer):
+            # Every SQLite integer has 64 bits; elsewhere the type says.
+            bits = (64 if dialect.name == "sqlite" or isinstance(impl, BigInteger)
+                    else 16 if isinstance(impl, SmallInteger) else 32)
+        ranges.append((mapper.get_property_by_column(column).key, 2 ** (bits - 1) if bits else 0))
+    return ranges
+
+
+def _shown(ident: Any) -> str:
+    """``repr(ident)`` for a message, shortened."""
+    try:
+        text = repr(ident)
+    except ValueError:  # an int with more digits than repr() writes
+        text = "..."
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _first_steps(statement: Select[Any], detail: str | None) -> Steps[Any]:
@@ -477,3 +525,11 @@ def _closer(sessions: dict[Any, Any], scope: MutableMapping[str, Any]) -> Any:
 
 db = Database()
 """heron's database access object: ``from heron.db import db``."""
+
+
+# db.session finds its request through the core's context variable, which the app
+# sets per request only once a battery that reads it (this one) is loaded.
+_context.enabled = True
+from heron.db.checks import check_database  # noqa: E402 (it reads DatabaseState, above)
+
+register(check_database)  # a URL whose driver is missing fails at startup, not per request

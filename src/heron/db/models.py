@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, DateTime, MetaData, func
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, declared_attr, mapped_column
 
 __all__ = ["NAMING_CONVENTION", "Model", "TimestampMixin", "table_name_for"]
@@ -20,6 +20,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: The type of the ``id`` heron adds: 64 bits, as Django's default since 3.2.  SQLite
+#: keeps ``INTEGER`` (64 bits there): only ``INTEGER PRIMARY KEY`` is the rowid alias
+#: that numbers new rows.  A foreign key to an ``id`` takes the same type.
+_ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -37,7 +42,7 @@ class Model(DeclarativeBase):
     """Base class of heron models: typed ``Mapped[...]`` columns, SQLAlchemy 2 style.
 
     - the table name is the class name in snake_case (set ``__tablename__`` to choose);
-    - an ``id`` integer primary key is added unless the class declares a primary key;
+    - an ``id`` primary key (a 64-bit integer) is added unless the class declares one;
     - constraints and indexes are named by :data:`NAMING_CONVENTION`;
     - ``__bind_key__ = "analytics"`` keeps a model's table in a named database
       (the ``database_binds`` setting).
@@ -55,7 +60,8 @@ class Model(DeclarativeBase):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if _needs_default_id(cls):
-            cls.id = mapped_column(primary_key=True, sort_order=-1)  # type: ignore[attr-defined]
+            cls.id = mapped_column(_ID_TYPE, primary_key=True,  # type: ignore[attr-defined]
+                                   sort_order=-1)
             import inspect
 
             cls.__annotations__ = {"id": Mapped[int], **inspect.get_annotations(cls)}

@@ -7,18 +7,22 @@ Sync code sends through heron's bridge: ``run_async(send_mail(...))``.
 See docs/mail.md.
 """
 
-from heron.checks import register
-from heron.mail.backends import (
-    ConsoleBackend,
-    FileBackend,
-    MailBackend,
-    MailTimeout,
-    MemoryBackend,
-    SMTPBackend,
-)
-from heron.mail.checks import check_mail
-from heron.mail.message import EmailMessage
-from heron.mail.sending import Mailer, mailer, render_mail, send_mail
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from heron.mail.backends import (
+        ConsoleBackend,
+        FileBackend,
+        MailBackend,
+        MailTimeout,
+        MemoryBackend,
+        SMTPBackend,
+    )
+    from heron.mail.message import EmailMessage
+    from heron.mail.sending import Mailer, mailer, render_mail, send_mail
 
 __all__ = [
     "ConsoleBackend",
@@ -34,4 +38,27 @@ __all__ = [
     "send_mail",
 ]
 
-register(check_mail)  # an unknown mail_backend fails at startup, not at the first mail
+# The names load on first use, not when the package is imported: its settings
+# section (heron.mail.settings) is part of every app's settings.
+_EXPORTS = {
+    "ConsoleBackend": "heron.mail.backends",
+    "FileBackend": "heron.mail.backends",
+    "MailBackend": "heron.mail.backends",
+    "MailTimeout": "heron.mail.backends",
+    "MemoryBackend": "heron.mail.backends",
+    "SMTPBackend": "heron.mail.backends",
+    "EmailMessage": "heron.mail.message",
+    "Mailer": "heron.mail.sending",
+    "mailer": "heron.mail.sending",
+    "render_mail": "heron.mail.sending",
+    "send_mail": "heron.mail.sending",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'heron.mail' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -20,6 +20,10 @@ def check_mail(app: App) -> list[ImproperlyConfigured]:
     connects to nothing (heron.mail.E002, E003); a backend of your own is not
     made, since its constructor might.
     """
+    from heron.mail.settings import MailSettings
+
+    if not isinstance(app.settings, MailSettings):
+        return []  # an app without heron.mail's settings does not send mail (yet)
     from heron.mail.backends import SMTPBackend
     from heron.mail.sending import backend_class
 

@@ -62,6 +62,9 @@ class Mailer:
     """One app's mail backend (``app.extensions["heron.mail"]``)."""
 
     def __init__(self, app: App) -> None:
+        from heron.mail.settings import MailSettings
+
+        app.settings.extend(MailSettings)  # an app made without heron.Settings
         self.backend = backend_class(app.settings.mail_backend)(app.settings, app.root)
 
     @property
@@ -116,3 +119,9 @@ def _addresses(to: Sequence[str]) -> list[str]:
     if isinstance(to, str):  # list("a@b") would be ["a", "@", "b"]
         raise TypeError("`to` must be a list of addresses, not a string")
     return list(to)
+
+
+from heron.checks import register  # noqa: E402
+from heron.mail.checks import check_mail  # noqa: E402 (it reads backend_class, above)
+
+register(check_mail)  # an unknown mail_backend fails at startup, not at the first mail

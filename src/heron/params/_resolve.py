@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+from heron._parsing import check_json_text
 from heron.concurrency import is_async_callable, run_in_threadpool
 from heron.exceptions import HTTPException, RequestValidationError
 from heron.params._annotations import _bare
@@ -86,6 +87,9 @@ async def _body_value(conn: Any, parameter: Parameter, errors: list[dict[str, An
         raise HTTPException(415, f"Expected a JSON body (application/json), got "
                                  f"{content_type or 'no content type'!r}.")
     assert parameter.convert is not None
+    app = conn.scope.get("app")
+    if app is None or not app.settings.allow_nul_in_text:
+        check_json_text(body)
     try:
         return parameter.convert(body)
     except Exception as exc:

@@ -102,11 +102,18 @@ class SessionManager:
         return Session(data, key=cookie if self.server_side else None)
 
     async def commit(self, conn: HTTPConnection, response: Response) -> None:
-        """Save a session the view changed, and set or delete its cookie."""
+        """Save a session the view changed, and set or delete its cookie.
+
+        The response of a request that read the session may show this visitor's
+        data: it gets ``Vary: Cookie``, and ``Cache-Control: private`` (no shared
+        cache keeps it) unless the view set a ``Cache-Control`` of its own.
+        """
         session = conn._session
         if session is None:
             return
-        response.headers.add_vary("Cookie")
+        headers = response.headers
+        headers.add_vary("Cookie")
+        headers.setdefault("cache-control", "private")
         backend = self.backend
         if session.key is not None and (session.flushed or session.cycled):
             await backend.delete(session.key)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import MetaData, delete, text
 from sqlalchemy.orm import Session
@@ -48,7 +48,10 @@ def use_test_database(app: App) -> None:
         atexit.register(shutil.rmtree, _TEST_FOLDER, True)
     global _COUNTER
     _COUNTER += 1
-    app.settings.database_url = f"sqlite:///{_TEST_FOLDER}/test-{_COUNTER}.sqlite3"
+    from heron.db.settings import DatabaseSettings
+
+    settings = cast(DatabaseSettings, app.settings)
+    settings.database_url = f"sqlite:///{_TEST_FOLDER}/test-{_COUNTER}.sqlite3"
     old = app.extensions.pop("heron.db", None)  # engines made for the old URL
     if old is not None:
         for engine in old._engines.values():

@@ -40,6 +40,8 @@ __all__ = [
 USER_KEY = "_auth_user_id"
 HASH_KEY = "_auth_user_hash"
 SCOPE_KEY = "heron.user"
+#: Set in the scope when ``request.user`` comes from an API token: the answer is private.
+TOKEN_KEY = "heron.auth.token"
 
 
 class AnonymousUser:
@@ -145,6 +147,7 @@ def _lookup(conn: HTTPConnection) -> tuple[Select[Any] | None, Callable[[Any], U
     if token is not None:
         from heron.auth.tokens import token_query, token_user
 
+        conn.scope[TOKEN_KEY] = True
         return token_query(conn.app, token), token_user
     claim = _claim(conn)
     if claim is None:

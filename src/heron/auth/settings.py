@@ -1,0 +1,51 @@
+"""heron.auth's settings section: passwords, the user model, login and tokens (docs/auth.md,
+docs/passwords.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from heron.settings import settings_section
+
+__all__ = ["AuthSettings"]
+
+
+@settings_section
+class AuthSettings:
+    """Password hashing and validation, the user model, login pages, throttles, tokens."""
+
+    #: Argon2id passes over memory (RFC 9106's low-memory profile: 3).
+    password_time_cost: int = 3
+    #: Argon2id memory per hash, in KiB (64 MiB): each login being checked holds this much.
+    password_memory_cost: int = 64 * 1024
+    #: Argon2id lanes (threads) per hash.
+    password_parallelism: int = 4
+    #: Checks a new password must pass: built-in names or ``package.module:Class``.
+    password_validators: list[str] = dataclasses.field(
+        default_factory=lambda: ["minimum_length", "user_attribute_similarity", "common",
+                                 "numeric"]
+    )
+    #: Fewest characters the ``minimum_length`` validator accepts.
+    password_min_length: int = 10
+    #: The user model, ``package.module:Class``: heron's own, or a subclass of
+    #: ``heron.auth.AbstractUser`` (extra fields, email as the login name).
+    auth_user_model: str = "heron.auth.user:User"
+    #: Where ``login_required`` sends a browser: a route name or a path.
+    login_url: str = "auth:login"
+    #: Where a login goes when the form has no (safe) ``next``: a route name or a path.
+    login_redirect_url: str = "/"
+    #: Where a logout goes: a route name or a path.
+    logout_redirect_url: str = "/"
+    #: Serve the sign-up page (``/auth/signup``), open to anyone.
+    auth_signup: bool = False
+    #: Seconds a password-reset link works (it also stops once used).
+    password_reset_timeout: int = 3600
+    #: Failed logins allowed per username within ``login_throttle_window`` (429 after).
+    login_throttle_limit: int = 5
+    #: Failed logins allowed per client address within the window.
+    login_throttle_ip_limit: int = 20
+    #: Seconds the failure counts last.
+    login_throttle_window: int = 900
+    #: Seconds a new API token works unless its creator says otherwise; 0: no expiry.
+    api_token_lifetime: int = 90 * 24 * 3600
