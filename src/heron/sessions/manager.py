@@ -113,7 +113,9 @@ class SessionManager:
             return
         headers = response.headers
         headers.add_vary("Cookie")
-        headers.setdefault("cache-control", "private")
+        raw = response.raw_headers  # header names are lower-case bytes here: a plain scan
+        if not any(name == b"cache-control" for name, _ in raw):
+            raw.append((b"cache-control", b"private"))
         backend = self.backend
         if session.key is not None and (session.flushed or session.cycled):
             await backend.delete(session.key)
