@@ -8,7 +8,6 @@ out with ``class MyApp(App): default_plugins = ...``; see docs/architecture.md.
 
 from __future__ import annotations
 
-from heron._api_routes import OpenAPISettings
 from heron._templating_plugin import TemplatingSettings
 from heron.app import App as CoreApp
 from heron.auth.settings import AuthSettings
@@ -17,6 +16,7 @@ from heron.csrf import CSRFSettings
 from heron.db.settings import DatabaseSettings
 from heron.mail.settings import MailSettings
 from heron.middleware.plugin import MiddlewareSettings
+from heron.openapi.plugin import OpenAPISettings
 from heron.plugins import Plugin
 from heron.security import SecuritySettings
 from heron.sessions.plugin import SessionSettings
@@ -34,7 +34,7 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
     "heron.flash",
     "heron.cache.plugin",
     "heron._templating_plugin",
-    "heron._api_routes",
+    "heron.openapi.plugin",
 )
 
 

@@ -11,16 +11,15 @@ The app serves the document at the ``openapi_url`` setting and a docs page at
 ``docs_url`` (heron's own viewer; its script and stylesheet ship with heron).
 See docs/api.md.
 
-This package is imported on the first request for the document or the page,
-never by ``import heron``.
+Importing the package is cheap (its plugin, ``heron.openapi.plugin``, is one of
+heron's defaults); the generator and pydantic load on the first request for the
+document or the page.
 """
 
 from __future__ import annotations
 
 import weakref
 from typing import TYPE_CHECKING, Any
-
-from heron.openapi._document import build_document
 
 if TYPE_CHECKING:
     from heron.app import App
@@ -40,6 +39,8 @@ def openapi_schema(app: App) -> dict[str, Any]:
     Raises:
         ImproperlyConfigured: a route or view heron cannot compile (as at startup).
     """
+    from heron.openapi._document import build_document
+
     document = _documents.get(app)
     if document is None:
         document = build_document(app)

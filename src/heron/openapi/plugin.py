@@ -1,4 +1,5 @@
-"""The views behind ``openapi_url`` and ``docs_url``: they import :mod:`heron.openapi`
+"""heron.openapi as a plug-in: its settings section, and the routes of the document
+(``openapi_url``) and the docs page (``docs_url``).  The views import the generator
 on first request, so that apps which never serve their schema never load it."""
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ class OpenAPISettings:
 class OpenAPIPlugin(Plugin):
     """Serves the OpenAPI document at ``openapi_url`` and the docs page at ``docs_url``.
 
-    It lives here, not in :mod:`heron.openapi`, so that an app that never serves
-    its schema never imports the generator.
     """
 
     name = "heron.openapi"
