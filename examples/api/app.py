@@ -177,8 +177,18 @@ async def home() -> str:
 HOME_PAGE = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Tasks API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; color: #1f2933; background: #f5f7fa;
+         margin: 0; }
+  main { max-width: 40rem; margin: 4rem auto; padding: 2rem 2.5rem; background: #fff;
+         border-radius: 8px; box-shadow: 0 1px 3px rgba(0, 0, 0, .12); }
+  h1 { margin-top: 0; }
+  li { margin: .4rem 0; }
+  a { color: #0b6bcb; }
+  code { background: #eef2f7; padding: .1rem .3rem; border-radius: 4px; }
+</style></head>
+<body><main>
 <h1>Tasks API</h1>
 <p>A typed JSON API for a to-do list, built with heron.</p>
 <ul>
@@ -187,7 +197,7 @@ HOME_PAGE = """<!doctype html>
   <li><a href="/api/tasks">The tasks</a> (<code>GET /api/tasks</code>).</li>
   <li><a href="/api/health">Health</a> (<code>GET /api/health</code>).</li>
 </ul>
-</body>
+</main></body>
 </html>
 """
 
