@@ -76,7 +76,7 @@ HEAVY = [
     "heron._debug",
     "itsdangerous",
     "redis",
-    "heron.templating",
+    "heron.templating._templates",
     # Batteries' packages may load for their settings sections (light modules, lazy
     # package exports; heron.storage is standard library only); their code may not.
     "heron.auth.models",

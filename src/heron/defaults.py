@@ -8,7 +8,6 @@ out with ``class MyApp(App): default_plugins = ...``; see docs/architecture.md.
 
 from __future__ import annotations
 
-from heron._templating_plugin import TemplatingSettings
 from heron.app import App as CoreApp
 from heron.auth.settings import AuthSettings
 from heron.cache.plugin import CacheSettings
@@ -22,6 +21,7 @@ from heron.security import SecuritySettings
 from heron.sessions.plugin import SessionSettings
 from heron.settings import Settings as CoreSettings
 from heron.storage import StorageSettings
+from heron.templating.plugin import TemplatingSettings
 
 __all__ = ["DEFAULT_PLUGINS", "App", "Settings"]
 
@@ -33,7 +33,7 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
     "heron.csrf",
     "heron.flash",
     "heron.cache.plugin",
-    "heron._templating_plugin",
+    "heron.templating.plugin",
     "heron.openapi.plugin",
 )
 

@@ -1,8 +1,5 @@
-"""heron.templating as a plug-in: ``app.templates``, made on first use.
-
-It lives outside :mod:`heron.templating` so that an app that renders no
-template never imports Jinja2.
-"""
+"""heron.templating as a plug-in: ``app.templates``, made on first use (an app
+that renders no template never imports Jinja2), and its settings section."""
 
 from __future__ import annotations
 

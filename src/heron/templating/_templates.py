@@ -1,10 +1,4 @@
-"""Jinja2 templates: ``render(request, "page.html", title=...)``.
-
-Templates are looked up in the app's ``templates/`` folder, then in each
-component's, in the order the components were given, so the app overrides
-any component and an earlier component a later one.  Autoescaping is on for
-``.html``, ``.htm``, ``.xml`` and ``.jinja`` files.  See docs/templates.md.
-"""
+"""The machinery of :mod:`heron.templating` (imported on first use: it loads Jinja2)."""
 
 from __future__ import annotations
 
@@ -28,7 +22,7 @@ __all__ = [
 AUTOESCAPE_EXTENSIONS = ("html", "htm", "xml", "jinja")
 #: heron's own templates (form widgets, under ``heron/``), searched after the app's
 #: and the components' folders, so that a project overrides any of them by name.
-BUILTIN_FOLDERS = (Path(__file__).parent / "forms" / "templates",)
+BUILTIN_FOLDERS = (Path(__file__).parents[1] / "forms" / "templates",)
 
 
 class TemplateNotFound(jinja2.TemplateNotFound):
