@@ -14,9 +14,10 @@ logout, password change and reset, optional sign-up).  See docs/auth.md.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from heron._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from heron.auth._login import AnonymousUser, alogin, login, logout, update_session_auth_hash
@@ -97,10 +98,4 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'heron.auth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

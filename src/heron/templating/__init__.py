@@ -11,8 +11,9 @@ plugin and settings section (:mod:`heron.templating.plugin`) are part of every a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from heron._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from heron.templating._templates import (
@@ -29,9 +30,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module 'heron.templating' has no attribute {name!r}")
-    value = getattr(importlib.import_module("heron.templating._templates"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "heron.templating._templates"))
