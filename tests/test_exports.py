@@ -259,8 +259,10 @@ MODULES: dict[str, list[str]] = {
     "heron.storage": [
         "FileSystemStorage",
         "Storage",
+        "StoragePlugin",
         "StorageSettings",
         "SuspiciousName",
+        "backend_class",
         "get_storage",
         "new_name",
         "safe_extension",

@@ -1,7 +1,8 @@
 """The scope of the request being handled, for batteries that need it implicitly.
 
-``db.session`` finds its request through this context variable.  heron sets
-it only when such a battery is in use, so plain apps do not pay for it.
+``db.session`` finds its request through this context variable.  An app sets
+it per request only when one of its plugins says it reads it
+(:meth:`heron.plugins.Plugin.needs_request_context`), so plain apps do not pay for it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,6 @@ from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["CLEANUP_KEY", "add_cleanup", "current_scope", "run_cleanups"]
-
-#: Set when a battery that reads ``current_scope`` is imported (``heron.db``); until
-#: then apps skip the context variable, which costs a little per request.
-enabled = False
 
 current_scope: ContextVar[MutableMapping[str, Any] | None] = ContextVar("heron_scope", default=None)
 CLEANUP_KEY = "heron.cleanup"

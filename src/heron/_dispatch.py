@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from heron import _context, _matcher
+from heron import _matcher
+from heron._context import CLEANUP_KEY, current_scope, run_cleanups
 from heron._errors import error_response
 from heron._matcher import MountMatch, RouteMatch
 from heron._parsing import check_path
@@ -46,6 +47,7 @@ class Dispatcher:
     settings: Settings
     exception_translators: list[Callable[[Exception], Exception | None]]
     _stack: Any
+    _uses_context: bool
     _gate: Gate | None
     _finalize: Finalizer | None
     _request_hooks: tuple[RequestHook, ...]
@@ -80,109 +82,98 @@ class Dispatcher:
                 await stack(scope, receive, send)
                 return
         # Batteries reached without a request argument (``db.session``) find the
-        # request through a context variable; only apps using them pay for it.
-        if _context.enabled and scope.get("heron.context") is None:
-            await self._call_in_context(scope, receive, send)
-            return
-        if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                await self._websocket(scope, receive, send)
-            return
-        # A view without parameters never sees the request: make it only when needed.
-        request: Request | None = None
-        route: Route | None = None
-        prepared = False  # the request hooks ran
-        routers = self._root_routers
+        # request through a context variable; only apps with such a plugin pay for it.
+        token = current_scope.set(scope) if self._uses_context else None
         try:
-            if len(scope["headers"]) > self._max_headers:
-                raise HTTPException(431, f"Too many request headers (the limit is "
-                                         f"{self._max_headers}).")
-            if self._gate is not None:
-                early = self._gate(scope)
-                if early is not None:
-                    raise _Answer(early)
-            raw_path = scope.get("raw_path")
-            if raw_path and b"%" in raw_path:
-                check_path(raw_path)
-            path = route_path(scope) if scope.get("root_path") else scope["path"]
-            # Static paths are one dict lookup, done here; the matcher does the rest.
-            static = self._static_routes.get(path)
-            route = static.get(scope["method"]) if static is not None else None
-            if route is not None:
-                params: dict[str, Any] = {}
-                result: Any = None
-            else:
-                result = self._http_matcher.match(scope["method"], path)
-                if result.__class__ is RouteMatch:
-                    route, params = result
-            if route is not None:
-                scope["route"] = route
-                scope["path_params"] = params
-                routers = route.routers
-                if route.direct is not None:
-                    value = await (route.direct(**params) if params else route.direct())
-                else:
-                    request = Request(scope, receive)
-                    if self._request_hooks:
-                        for hook in self._request_hooks:
-                            await hook(request)
-                    prepared = True
-                    value = await route.handler(request)
-                response = value if isinstance(value, Response) else make_response(value)
-            elif result.__class__ is MountMatch:
-                await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
+            if scope["type"] != "http":
+                if scope["type"] == "websocket":
+                    await self._websocket(scope, receive, send)
                 return
-            else:
-                routers = self._routers_for(path)
-                request = Request(scope, receive)
-                for hook in self._request_hooks:
-                    await hook(request)
-                prepared = True
-                response = await self._unmatched(request, result, routers)
-        except ClientDisconnect:
-            if request is not None and request._form is not None:
-                await request.close()  # the uploads' temporary files
-            return
-        except _Answer as answer:
-            response = answer.response
-        except Exception as exc:
-            if request is None:
-                request = Request(scope, receive)
-            response = await self._handle_exception(request, exc, routers)
-        if _context.CLEANUP_KEY in scope:
-            # Close the view's database sessions now: their connections go back
-            # to the pool before the response is sent, and an uncommitted
-            # SQLite write no longer locks out the session store below.
-            from heron._context import run_cleanups
-
-            await run_cleanups(scope, failed=False)
-        # Response hooks pair with request hooks: not after a gate's answer or a 431.
-        if prepared and self._response_hooks:
-            for respond in self._response_hooks:
-                try:
-                    response = await respond(request, response, routers)
-                except Exception as exc:  # a store that is down (503)...
-                    response = await self._handle_exception(request, exc, routers)
-        if self._finalize is not None:
-            self._finalize(scope, response, route)
-        try:
-            await response(scope, receive, send)
+            # A view without parameters never sees the request: make it only when needed.
+            request: Request | None = None
+            route: Route | None = None
+            prepared = False  # the request hooks ran
+            routers = self._root_routers
+            try:
+                if len(scope["headers"]) > self._max_headers:
+                    raise HTTPException(431, f"Too many request headers (the limit is "
+                                             f"{self._max_headers}).")
+                if self._gate is not None:
+                    early = self._gate(scope)
+                    if early is not None:
+                        raise _Answer(early)
+                raw_path = scope.get("raw_path")
+                if raw_path and b"%" in raw_path:
+                    check_path(raw_path)
+                path = route_path(scope) if scope.get("root_path") else scope["path"]
+                # Static paths are one dict lookup, done here; the matcher does the rest.
+                static = self._static_routes.get(path)
+                route = static.get(scope["method"]) if static is not None else None
+                if route is not None:
+                    params: dict[str, Any] = {}
+                    result: Any = None
+                else:
+                    result = self._http_matcher.match(scope["method"], path)
+                    if result.__class__ is RouteMatch:
+                        route, params = result
+                if route is not None:
+                    scope["route"] = route
+                    scope["path_params"] = params
+                    routers = route.routers
+                    if route.direct is not None:
+                        value = await (route.direct(**params) if params else route.direct())
+                    else:
+                        request = Request(scope, receive)
+                        if self._request_hooks:
+                            for hook in self._request_hooks:
+                                await hook(request)
+                        prepared = True
+                        value = await route.handler(request)
+                    response = value if isinstance(value, Response) else make_response(value)
+                elif result.__class__ is MountMatch:
+                    await self._call_mount(result.mount, scope, receive, send)  # type: ignore[union-attr]
+                    return
+                else:
+                    routers = self._routers_for(path)
+                    request = Request(scope, receive)
+                    for hook in self._request_hooks:
+                        await hook(request)
+                    prepared = True
+                    response = await self._unmatched(request, result, routers)
+            except ClientDisconnect:
+                if request is not None and request._form is not None:
+                    await request.close()  # the uploads' temporary files
+                return
+            except _Answer as answer:
+                response = answer.response
+            except Exception as exc:
+                if request is None:
+                    request = Request(scope, receive)
+                response = await self._handle_exception(request, exc, routers)
+            if CLEANUP_KEY in scope:
+                # Close the view's database sessions now: their connections go back
+                # to the pool before the response is sent, and an uncommitted
+                # SQLite write no longer locks out the session store below.
+                await run_cleanups(scope, failed=False)
+            # Response hooks pair with request hooks: not after a gate's answer or a 431.
+            if prepared and self._response_hooks:
+                for respond in self._response_hooks:
+                    try:
+                        response = await respond(request, response, routers)
+                    except Exception as exc:  # a store that is down (503)...
+                        response = await self._handle_exception(request, exc, routers)
+            if self._finalize is not None:
+                self._finalize(scope, response, route)
+            try:
+                await response(scope, receive, send)
+            finally:
+                if request is not None and request._form is not None:
+                    await request.close()
         finally:
-            if request is not None and request._form is not None:
-                await request.close()
-
-    async def _call_in_context(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Makes the scope reachable by ``db.session`` and friends, then handles
-        # the request in __call__ as usual, then runs what they left to clean up.
-        from heron._context import current_scope, run_cleanups
-
-        scope["heron.context"] = True
-        token = current_scope.set(scope)
-        try:
-            await self(scope, receive, send)
-        finally:
-            current_scope.reset(token)
-            await run_cleanups(scope, failed=False)
+            if token is not None:
+                current_scope.reset(token)
+                if CLEANUP_KEY in scope:  # left by a streamed body or a websocket
+                    await run_cleanups(scope, failed=False)
 
     async def _reenter(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The innermost app of the middleware stack: marks the scope (even one a
@@ -226,7 +217,6 @@ class Dispatcher:
         child["root_path"] = scope.get("root_path", "") + mount.prefix
         child.pop("route", None)
         child.pop("path_params", None)
-        child.pop("heron.context", None)
         if self._finalizers and scope["type"] == "http":
             send = self._finalize_send(scope, send)
         await mount.app(child, receive, send)

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from heron import _context, _matcher
+from heron import _matcher
 from heron._components import Component, load_component
 from heron._dispatch import Dispatcher
 from heron.checks import ConfigurationErrors, run_checks
@@ -131,6 +131,7 @@ class App(Dispatcher, RouteDecorators):
         self.request_attributes: dict[str, Callable[[Any], Any]] = {}
         self._stack: ASGIApp | None = None
         self._cli: click.Group | None = None
+        self._uses_context = False  # set at startup: a plugin reads heron._context
         self._gate: Gate | None = None
         self._finalize: Finalizer | None = None
         self._request_hooks: tuple[RequestHook, ...] = ()
@@ -344,8 +345,7 @@ class App(Dispatcher, RouteDecorators):
             raise ConfigurationErrors(problems)
         configure_threadpool(self.settings.thread_pool_size)
         plugins = list(self.plugins.values())
-        if any(p.needs_request_context for p in plugins):
-            _context.enabled = True  # else set when heron.db loads (models import it)
+        self._uses_context = any(p.needs_request_context(self) for p in plugins)
         self._gate = _chain_gates([g for p in plugins for g in p.gates(self)])
         self._request_hooks = tuple(h for p in plugins for h in p.request_hooks(self))
         self._response_hooks = tuple(h for p in plugins for h in p.response_hooks(self))

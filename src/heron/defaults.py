@@ -35,6 +35,9 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
     "heron.cache.plugin",
     "heron.templating.plugin",
     "heron.openapi.plugin",
+    "heron.db.plugin",
+    "heron.mail.plugin",
+    "heron.storage",
 )
 
 
@@ -44,9 +47,8 @@ class Settings(CoreSettings, SecuritySettings, CSRFSettings, SessionSettings, Ca
     """Every heron setting: the core's and every battery's section (see
     docs/settings.md); read from keyword arguments, ``HERON_*`` variables and ``.env``.
 
-    The sections of heron.db, heron.mail, heron.storage and heron.auth are here too,
-    though those batteries are no default plugins, so that any app can configure them
-    before it uses them (they are read lazily, and their modules import nothing heavy).
+    heron.auth's section is here too, though it is a component an app adds, so that
+    any app can configure it before it uses it (its module imports nothing heavy).
 
     Subclass it (as a dataclass) to add your project's own settings; they are
     read from the environment the same way.

@@ -87,9 +87,6 @@ class Plugin:
     #: Keyword options of route decorators this plugin reads (``tags=...``);
     #: an option no plugin and no core part knows is a startup error.
     route_options: ClassVar[frozenset[str]] = frozenset()
-    #: The plugin's code reaches the current request through heron's context variable
-    #: (``db.session`` does): apps with such a plugin set it on every request.
-    needs_request_context: ClassVar[bool] = False
     #: The plugin's settings section (a :func:`heron.settings.settings_section`
     #: class): its fields join ``app.settings``, read from ``HERON_*`` like the rest.
     settings: ClassVar[type | None] = None
@@ -100,6 +97,12 @@ class Plugin:
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         """Configuration problems, each with its own id (see docs/checks.md)."""
         return ()
+
+    def needs_request_context(self, app: App) -> bool:
+        """Whether the plugin's code reaches the current request through heron's context
+        variable (``db.session`` does); asked at startup.  The app keeps the request there
+        only when a plugin says so, since it costs a little on every request."""
+        return False
 
     def routes(self, app: App) -> None:
         """Called at startup before routes compile: add routes that depend on settings."""

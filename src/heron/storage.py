@@ -25,6 +25,7 @@ from urllib.parse import quote
 from heron.concurrency import run_in_threadpool
 from heron.datastructures import UploadFile
 from heron.exceptions import ImproperlyConfigured
+from heron.plugins import Plugin
 from heron.settings import settings_section
 
 if TYPE_CHECKING:
@@ -33,8 +34,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FileSystemStorage",
     "Storage",
+    "StoragePlugin",
     "StorageSettings",
     "SuspiciousName",
+    "backend_class",
     "get_storage",
     "new_name",
     "safe_extension",
@@ -45,7 +48,6 @@ _FOLDER_PART = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _STORED_PART = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 _CHUNK = 64 * 1024
 Content = UploadFile | bytes | IO[bytes]
-
 
 
 @settings_section
@@ -239,18 +241,46 @@ def get_storage(app: App) -> Storage:
     """
     storage: Storage | None = app.extensions.get("heron.storage")
     if storage is None:
-        name = app.settings.storage_backend
-        cls: Any = _BACKENDS.get(name)
-        if cls is None:
-            from heron._discovery import import_string
-
-            try:
-                cls = import_string(name)
-            except (ImportError, AttributeError, ValueError):
-                cls = None
-        if not (isinstance(cls, type) and issubclass(cls, Storage)):
-            raise ImproperlyConfigured(
-                f"storage_backend {name!r} is not 'filesystem' or a Storage subclass "
-                "(package.module:Class)", id="heron.storage.E001")
-        storage = app.extensions["heron.storage"] = cls.from_app(app)
+        storage = app.extensions["heron.storage"] = backend_class(
+            app.settings.storage_backend).from_app(app)
     return storage
+
+
+def backend_class(name: str) -> type[Storage]:
+    """The :class:`Storage` class ``storage_backend`` names: ``filesystem`` or
+    ``package.module:Class``.
+
+    Raises:
+        ImproperlyConfigured: the name is neither (heron.storage.E001).
+    """
+    cls: Any = _BACKENDS.get(name)
+    if cls is None:
+        from heron._discovery import import_string
+
+        try:
+            cls = import_string(name)
+        except (ImportError, AttributeError, ValueError):
+            cls = None
+    if not (isinstance(cls, type) and issubclass(cls, Storage)):
+        raise ImproperlyConfigured(
+            f"storage_backend {name!r} is not 'filesystem' or a Storage subclass "
+            "(package.module:Class)", id="heron.storage.E001")
+    return cls
+
+
+class StoragePlugin(Plugin):
+    """heron.storage in an app: the storage settings, and a ``storage_backend`` that
+    names no :class:`Storage` class reported at startup (heron.storage.E001)."""
+
+    name = "heron.storage"
+    settings = StorageSettings
+
+    def checks(self, app: App) -> list[ImproperlyConfigured]:
+        try:
+            backend_class(app.settings.storage_backend)
+        except ImproperlyConfigured as exc:
+            return [exc]
+        return []
+
+
+plugin = StoragePlugin

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -163,3 +164,49 @@ def test_commands_with_their_own_arguments_take_app_as_an_option() -> None:
         result = CliRunner().invoke(main, [*command, "--help"])
         assert result.exit_code == 0
         assert "--app APP" in result.output, command
+
+
+COMPONENT_SOURCE = """
+import click
+from heron.plugins import Plugin
+
+
+@click.command("report")
+def report():
+    click.echo("reported")
+
+
+class ReportsPlugin(Plugin):
+    name = "acme_reports"
+
+    def commands(self, app):
+        return [report]
+
+
+plugin = ReportsPlugin
+"""
+
+
+def test_a_missing_command_names_the_installed_component_that_offers_it(
+        project: Path) -> None:
+    # A component installed with a heron.components entry point, which the app does not use.
+    (project / "acme_reports.py").write_text(textwrap.dedent(COMPONENT_SOURCE))
+    info = project / "acme_reports-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-reports\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[heron.components]\nacme_reports = acme_reports\n")
+    result = CliRunner().invoke(main, ["report"])
+    assert result.exit_code == 2
+    assert ("`heron report` is a command of the acme_reports component, which the app does "
+            "not use; add it: App(components=['acme_reports', ...])") in result.output
+    nothing = CliRunner().invoke(main, ["nosuch"])
+    assert nothing.exit_code == 2
+    assert "No such command 'nosuch'" in nothing.output
+    # Used by the app, the component's command runs.
+    source = (project / "app.py").read_text().replace(
+        "app = App(debug=True)", "app = App(debug=True, components=['acme_reports'])")
+    (project / "app.py").write_text(source)
+    del sys.modules["app"]
+    ran = CliRunner().invoke(main, ["report"])
+    assert ran.exit_code == 0
+    assert ran.output == "reported\n"

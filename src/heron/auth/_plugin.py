@@ -28,7 +28,9 @@ class AuthPlugin(Plugin):
 
     name = "heron.auth"
     settings = AuthSettings
-    needs_request_context = True  # users are loaded with db.session
+
+    def needs_request_context(self, app: App) -> bool:
+        return True  # users are loaded with db.session
 
     def request_attributes(self, app: App) -> dict[str, Any]:
         from heron.auth._login import aget_user, get_user

@@ -75,16 +75,37 @@ class HeronGroup(click.Group):
             error = ctx.meta["heron.app_error"]
             raise click.UsageError(f"No such command {cmd_name!r}; the app, which may add "
                                    f"it, could not be loaded: {error}")
-        if command is None and cmd_name in _COMPONENT_COMMANDS:
-            component = _COMPONENT_COMMANDS[cmd_name]
-            raise click.UsageError(f"`heron {cmd_name}` is a command of the {component} "
-                                   f"component, which the app does not use; add it: "
-                                   f"App(components=[{component!r}, ...]).")
+        if command is None:
+            component = _component_offering(cmd_name, ctx.meta.get("heron.app"))
+            if component is not None:
+                raise click.UsageError(f"`heron {cmd_name}` is a command of the {component} "
+                                       f"component, which the app does not use; add it: "
+                                       f"App(components=[{component!r}, ...]).")
         return command
 
 
-#: Commands heron's own components add, for a clear error where the app lacks them.
-_COMPONENT_COMMANDS = {"createsuperuser": "heron.auth", "changepassword": "heron.auth"}
+def _component_offering(cmd_name: str, application: Any) -> str | None:
+    """The installed component, not used by the app, whose plugin offers ``cmd_name``.
+
+    Components declare themselves under the ``heron.components`` entry point
+    (heron.auth does, in heron's pyproject.toml); only asked when a command is missing.
+    """
+    if application is None:
+        return None
+    from importlib.metadata import entry_points
+
+    from heron.plugins import load_plugin
+
+    for entry in entry_points(group="heron.components"):
+        if entry.name in application.plugins:
+            continue
+        try:
+            offered = load_plugin(entry.value).commands(application)
+            if any(command.name == cmd_name for command in offered):
+                return entry.name
+        except Exception:  # a broken component must not hide the real error
+            continue
+    return None
 
 
 @click.group(cls=HeronGroup, context_settings={"help_option_names": ["-h", "--help"]})

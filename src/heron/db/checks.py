@@ -52,6 +52,8 @@ def check_database(app: App) -> list[ImproperlyConfigured]:
 
     if not isinstance(app.settings, DatabaseSettings):
         return []  # an app without heron.db's settings does not use it (yet)
+    if app.settings.database_url is None and not app.settings.database_binds:
+        return _check_default()
     from heron.db.database import DatabaseState
 
     problems: list[ImproperlyConfigured] = []
@@ -61,6 +63,21 @@ def check_database(app: App) -> list[ImproperlyConfigured]:
         setting = "database_url" if key is None else f"database_binds[{key!r}]"
         problems.extend(_check_url(setting, raw))
     return problems
+
+
+def _check_default() -> list[ImproperlyConfigured]:
+    # The default database, a SQLite file, checked without loading SQLAlchemy: an app
+    # that never queries its database should not pay for it at startup.
+    return [_missing_driver("database_url (the default SQLite database)", module, package)
+            for module, package in (("sqlite3", None), ("aiosqlite", "aiosqlite"))
+            if not _installed(module)]
+
+
+def _missing_driver(described: str, module: str, package: str | None) -> ImproperlyConfigured:
+    fix = f"install it with: pip install {package}" if package else "use a Python built with SQLite"
+    return ImproperlyConfigured(
+        f"{described} needs the database driver {module!r}, which is not installed; {fix}",
+        id="heron.db.E003")
 
 
 def _check_url(setting: str, raw: str) -> list[ImproperlyConfigured]:
@@ -95,11 +112,7 @@ def _check_url(setting: str, raw: str) -> list[ImproperlyConfigured]:
             continue
         checked.add(module)
         if not _installed(module):
-            fix = (f"install it with: pip install {package}" if package
-                   else "use a Python built with SQLite")
-            problems.append(ImproperlyConfigured(
-                f"{setting} {shown!r} needs the database driver {module!r}, which is not "
-                f"installed; {fix}", id="heron.db.E003"))
+            problems.append(_missing_driver(f"{setting} {shown!r}", module, package))
     return problems
 
 

@@ -16,9 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 
-from heron import _context
 from heron._context import add_cleanup, current_scope, run_cleanups
-from heron.checks import register
 from heron.db._steps import Steps, run_steps_async, run_steps_sync
 from heron.db.models import Model
 from heron.db.pagination import Page, check_page, count_statement, page_bounds
@@ -233,8 +231,9 @@ class Database:
         scope = current_scope.get()
         if scope is None:
             raise RuntimeError(
-                "db.session works during a request, or inside `with db.context(app):` "
-                "(scripts, tests, the shell)."
+                "db.session works during a request of an app with heron.db's plugin (on "
+                "in heron.App; add_plugin('heron.db.plugin') to a core app), or inside "
+                "`with db.context(app):` (scripts, tests, the shell)."
             )
         return scope
 
@@ -526,10 +525,3 @@ def _closer(sessions: dict[Any, Any], scope: MutableMapping[str, Any]) -> Any:
 db = Database()
 """heron's database access object: ``from heron.db import db``."""
 
-
-# db.session finds its request through the core's context variable, which the app
-# sets per request only once a battery that reads it (this one) is loaded.
-_context.enabled = True
-from heron.db.checks import check_database  # noqa: E402 (it reads DatabaseState, above)
-
-register(check_database)  # a URL whose driver is missing fails at startup, not per request

@@ -24,6 +24,10 @@ def check_mail(app: App) -> list[ImproperlyConfigured]:
 
     if not isinstance(app.settings, MailSettings):
         return []  # an app without heron.mail's settings does not send mail (yet)
+    settings = app.settings
+    if settings.mail_backend == "smtp" and not (settings.mail_use_tls
+                                                or settings.mail_use_starttls):
+        return []  # the default: nothing to check, and no need to load the backends
     from heron.mail.backends import SMTPBackend
     from heron.mail.sending import backend_class
 

@@ -120,8 +120,3 @@ def _addresses(to: Sequence[str]) -> list[str]:
         raise TypeError("`to` must be a list of addresses, not a string")
     return list(to)
 
-
-from heron.checks import register  # noqa: E402
-from heron.mail.checks import check_mail  # noqa: E402 (it reads backend_class, above)
-
-register(check_mail)  # an unknown mail_backend fails at startup, not at the first mail
