@@ -15,11 +15,13 @@ ROUTE_ID = 12345
 # API endpoints: served by every peer's main app (``module``).
 API_ENDPOINTS = ("plaintext", "json", "route")
 # Server-rendered-site endpoints: served by a peer's site app (``site_module``), if it has one.
-SITE_ENDPOINTS = ("template", "session")
+SITE_ENDPOINTS = ("template", "session", "cached")
 ENDPOINTS = API_ENDPOINTS + SITE_ENDPOINTS
 BASELINE = "raw"
 HERON = "heron"
-SITE_PATHS = {"template": "/page", "session": "/counter"}
+# ``cached`` is /page behind each framework's page cache (heron's @cache_page, Django's
+# cache_page, Flask-Caching), answered from memory after the first request.
+SITE_PATHS = {"template": "/page", "session": "/counter", "cached": "/cached"}
 # What every site app's /page must contain (escaped by the engine) and must not contain.
 PAGE_MUST_HAVE = ("Widget #9 &lt;small&gt;", "Spring catalogue &amp; offers", "<p>10 items</p>")
 PAGE_MUST_NOT_HAVE = ("<small>", "<ann@example.com>")
@@ -113,7 +115,7 @@ def check_response(
     """Return a description of what is wrong with a response, or ``None`` if it is right."""
     if status != 200:
         return f"status {status}, body {body[:200]!r}"
-    if endpoint == "template":
+    if endpoint in ("template", "cached"):
         return check_page(content_type, body)
     if endpoint == "session":
         if not content_type.startswith("text/plain"):

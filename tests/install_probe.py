@@ -144,8 +144,8 @@ def check_batteries(workdir: Path) -> None:
 
     async def cache_and_storage() -> None:
         cache = cache_from_url("memory://")
-        await cache.set("k", {"v": 1})
-        if await cache.get("k") != {"v": 1}:
+        await cache.aset("k", {"v": 1})
+        if await cache.aget("k") != {"v": 1}:
             raise AssertionError("the memory cache lost a value")
         storage = FileSystemStorage(workdir / "media")
         name = await storage.save(b"hello", filename="hello.txt")

@@ -18,6 +18,7 @@ API (``aget``/``aset``).
 
     GET /page      django.shortcuts.render(request, "page.html", {...})
     GET /counter   session["counter"] += 1, the new value as text/plain
+    GET /cached    /page behind ``cache_page(60)`` (the default LocMemCache)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
+from django.views.decorators.cache import cache_page
 
 ASYNC_VIEWS = os.environ.get("BENCH_DJANGO_ASYNC", "0") == "1"
 HERE = Path(__file__).resolve().parent
@@ -86,7 +88,9 @@ else:
         return HttpResponse(str(value), content_type="text/plain")
 
 
-urlpatterns: list[URLPattern] = [path("page", page), path("counter", counter)]
+# Django's default cache is LocMemCache (in this process's memory), as heron's is.
+urlpatterns: list[URLPattern] = [path("page", page), path("counter", counter),
+                                 path("cached", cache_page(60)(page))]
 
 # Imported after settings are configured, as Django requires.
 from django.core.asgi import get_asgi_application  # noqa: E402

@@ -6,6 +6,7 @@ to this file (the app's root); sessions use the default signed-cookie backend.
 
     GET /page      render(request, "page.html", ...): base layout + a 10-row loop, autoescaped
     GET /counter   request.session["counter"] += 1, the new value as text/plain
+    GET /cached    /page behind ``@cache_page(60)`` (the memory cache)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from _site_data import ALLOWED_HOSTS, FOOTER, ITEMS, SECRET_KEY, TITLE, USER
 
 from heron import App, HTMLResponse, PlainTextResponse, Request, render
+from heron.cache import cache_page
 
 app = App(secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS, access_log=False, debug=False)
 
@@ -29,3 +31,10 @@ async def counter(request: Request) -> PlainTextResponse:
     value = request.session.get("counter", 0) + 1
     request.session["counter"] = value
     return PlainTextResponse(str(value))
+
+
+@app.get("/cached")
+@cache_page(60)
+async def cached(request: Request) -> HTMLResponse:
+    """``GET /cached``: the Jinja2 page, kept for a minute by the page cache."""
+    return render(request, "page.html", title=TITLE, user=USER, footer=FOOTER, items=ITEMS)

@@ -87,6 +87,16 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+_PAGE: list[bytes] = []
+
+
+def _cached_page() -> bytes:
+    if not _PAGE:
+        _PAGE.append(env.get_template("page.html").render(
+            title=TITLE, user=USER, footer=FOOTER, items=ITEMS).encode())
+    return _PAGE[0]
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """The ASGI entry point."""
     if scope["type"] == "lifespan":
@@ -98,6 +108,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             title=TITLE, user=USER, footer=FOOTER, items=ITEMS
         )
         await _respond(send, 200, HTML_HEADERS, body.encode())
+    elif path == "/cached":
+        # The ceiling of any page cache: bytes rendered once, sent as they are.
+        await _respond(send, 200, HTML_HEADERS, _cached_page())
     elif path == "/counter":
         data: dict[str, Any] = {}
         cookie = _session_cookie(scope)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REFUSED_KEY",
+    "UNCACHEABLE_KEY",
     "Finalizer",
     "Gate",
     "Handler",
@@ -57,6 +58,10 @@ __all__ = [
 #: The scope key a plugin sets (to True) when it refuses a request after routing (the
 #: CSRF check does): response hooks then persist nothing (no session is saved).
 REFUSED_KEY = "heron.refused"
+#: The scope key a plugin sets (to True) when the response being made holds something
+#: made for this request alone that a response header must match (a CSP nonce in the
+#: page): a server-side page cache never stores it for another request.
+UNCACHEABLE_KEY = "heron.uncacheable"
 
 #: Runs before routing on the raw scope: returns a response to answer with at
 #: once, raises an HTTPException for an error page, or returns None to go on.
@@ -148,6 +153,10 @@ class Plugin:
     def template_filters(self, app: App) -> dict[str, Callable[..., Any]]:
         """Jinja2 filters every template can use."""
         return {}
+
+    def template_extensions(self, app: App) -> Iterable[Any]:
+        """Jinja2 extensions (classes or dotted names) every template environment loads."""
+        return ()
 
     def migration_branches(self, app: App) -> Iterable[Any]:
         """More migration branches (``heron.db.migrations.Owner``) chosen at run time,

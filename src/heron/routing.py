@@ -322,6 +322,9 @@ class Router(RouteDecorators):
         self._specs: list[_RouteSpec] = []
         self._children: list[tuple[Router, str]] = []
         self._mounts: list[Mount] = []
+        #: What plugins' decorators attach to the router (``cache_page(60)(router)``),
+        #: by plugin name; they read it back from ``route.routers`` at startup.
+        self.extensions: dict[str, Any] = {}
 
     # -- declaring routes ---------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from heron.exceptions import HTTPException, ImproperlyConfigured
-from heron.plugins import Finalizer, Gate, Plugin
+from heron.plugins import UNCACHEABLE_KEY, Finalizer, Gate, Plugin
 from heron.settings import settings_section
 
 if TYPE_CHECKING:
@@ -82,6 +82,9 @@ def csp_nonce(scope: Scope) -> str:
     nonce = scope.get(NONCE_KEY)
     if nonce is None:
         nonce = scope[NONCE_KEY] = secrets.token_urlsafe(18)
+        # The page holds the nonce its CSP header names: no page cache may replay it
+        # under another request's header.
+        scope[UNCACHEABLE_KEY] = True
     return nonce  # type: ignore[no-any-return]
 
 

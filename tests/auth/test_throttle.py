@@ -6,8 +6,7 @@ import pytest
 from auth_helpers import AuthAppFactory
 
 from heron.auth.throttle import Throttle, Throttled
-from heron.cache import Cache, cache_from_url
-from heron.cache.memory import MemoryCache
+from heron.cache import Cache, MemoryCache, cache_from_url
 
 
 async def exercise(cache: Cache) -> None:
@@ -58,8 +57,8 @@ async def test_two_processes_share_the_count_on_redis(redis_url: str) -> None:
         with pytest.raises(Throttled):
             await two.check("eve")
     finally:
-        await first.close()
-        await second.close()
+        await first.aclose()
+        await second.aclose()
 
 
 async def test_take_counts_before_the_attempt_and_give_back_uncounts() -> None:

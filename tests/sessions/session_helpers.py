@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -79,8 +78,3 @@ def cookie_attributes(header: str) -> dict[str, str]:
 def is_deletion(header: str) -> bool:
     attributes = cookie_attributes(header)
     return cookie_value(header) in ("", "\"\"") and attributes.get("max-age") == "0"
-
-
-def run(coroutine: Any) -> Any:
-    """Run a coroutine on a fresh loop (for MemoryCache, which binds to no loop)."""
-    return asyncio.run(coroutine)

@@ -16,7 +16,6 @@ from session_helpers import (
     add_session_views,
     cookie_value,
     is_deletion,
-    run,
     set_cookie,
     set_cookie_headers,
 )
@@ -29,6 +28,8 @@ from heron.testing import TestClient
 
 SessionAppFactory = Any
 SECRET = "test-secret-key"  # make_app's
+#: Where the cache backend keeps a session: ``<cache_key_prefix><cache version>:session:<key>``.
+SESSION_PREFIX = "heron:default:1:session:"
 
 
 def sign(data: Any, secret: str = SECRET, salt: str = "heron.sessions", age: int = 0) -> str:
@@ -50,10 +51,10 @@ def read_with_cookie(client: TestClient, value: str, path: str = "/read") -> Any
 
 def stored_sessions(app: App) -> dict[str, Any]:
     """The records of a memory:// cache backend, by session key."""
-    cache = app.cache
-    return {key.removeprefix("session:"): orjson.loads(value)
-            for key, (value, _) in cache._data.items()  # type: ignore[attr-defined]
-            if key.startswith("session:")}
+    store = app.cache.store
+    return {key.removeprefix(SESSION_PREFIX): orjson.loads(value)
+            for key, (value, _) in store._data.items()  # type: ignore[attr-defined]
+            if key.startswith(SESSION_PREFIX)}
 
 
 # -- cookie backend: bad cookies ------------------------------------------------------
@@ -306,7 +307,7 @@ def test_cache_backend_unknown_or_malformed_key_is_an_empty_session(
         # fixation) and never stored as an empty session (a row per request).
         (header,) = set_cookie_headers(response)
         assert "max-age=0" in header.lower()
-        assert app.cache._data == {}
+        assert app.cache.store._data == {}  # type: ignore[attr-defined]
 
 
 async def test_cache_backend_does_not_look_up_malformed_keys(make_app: Any) -> None:
@@ -314,7 +315,11 @@ async def test_cache_backend_does_not_look_up_malformed_keys(make_app: Any) -> N
     looked_up: list[str] = []
 
     class SpyCache:
-        async def get(self, key: str, default: Any = None) -> Any:
+        @property
+        def strict(self) -> SpyCache:
+            return self
+
+        async def aget(self, key: str, default: Any = None) -> Any:
             looked_up.append(key)
             return default
 
@@ -327,7 +332,7 @@ async def test_cache_backend_does_not_look_up_malformed_keys(make_app: Any) -> N
 
 
 def write_record(app: App, key: str, data: Any, expires: float) -> None:
-    run(app.cache.set("session:" + key, {"data": data, "expires": expires}, ttl=3600))
+    app.cache.set("session:" + key, {"data": data, "expires": expires}, ttl=3600)
 
 
 def test_cache_backend_enforces_expiry_server_side(session_app: SessionAppFactory) -> None:
@@ -369,7 +374,8 @@ def test_cache_backend_corrupt_record_is_an_empty_session(
 ) -> None:
     app = session_app(session_backend="cache")
     key = CacheSessionBackend.new_key()
-    run(app.cache.set("session:" + key, record))
+    app.cache.set("session:" + key, record)
+    assert SESSION_PREFIX + key in app.cache.store._data  # type: ignore[attr-defined]
     with TestClient(app) as client:
         response = read_with_cookie(client, key)
         assert response.status_code == 200, caplog.text
@@ -381,7 +387,7 @@ def test_cache_backend_sets_the_ttl_in_the_store(session_app: SessionAppFactory)
     with TestClient(app) as client:
         client.get("/set", params={"a": "1"})
         key = client.cookies["heron_session"]
-        _, expires_at = app.cache._data["session:" + key]  # type: ignore[attr-defined]
+        _, expires_at = app.cache.store._data[SESSION_PREFIX + key]  # type: ignore[attr-defined]
         assert expires_at == pytest.approx(time.monotonic() + 120, abs=5)
         assert stored_sessions(app)[key]["expires"] == pytest.approx(time.time() + 120, abs=5)
 
@@ -391,23 +397,21 @@ def test_cache_backend_saves_are_only_on_change(session_app: SessionAppFactory) 
     writes: list[str] = []
     with TestClient(app) as client:
         client.get("/set", params={"a": "1"})
-        original_set, original_replace = app.cache.set, app.cache.replace
+        # Spied on the store, under every Cache write (set, add, replace, sync or async:
+        # the memory store's async operations are its sync ones).
+        store = app.cache.store
+        original_set = store.set
 
-        async def spy_set(key: str, value: Any, ttl: int | None = None) -> None:
+        def spy_set(key: str, value: bytes, ttl: float | None, only: str | None = None) -> bool:
             writes.append(key)
-            await original_set(key, value, ttl)
+            return original_set(key, value, ttl, only)
 
-        async def spy_replace(key: str, value: Any, ttl: int | None = None) -> bool:
-            writes.append(key)
-            return await original_replace(key, value, ttl)
-
-        app.cache.set = spy_set  # type: ignore[method-assign]
-        app.cache.replace = spy_replace  # type: ignore[method-assign]
+        store.set = spy_set  # type: ignore[method-assign]
         client.get("/read")
         client.get("/noop")
         assert writes == []
         client.get("/set", params={"b": "2"})
-        assert len(writes) == 1
+        assert writes == [SESSION_PREFIX + client.cookies["heron_session"]]
 
 
 def test_cache_backend_with_expire_at_browser_close_still_has_a_ttl(
@@ -419,7 +423,7 @@ def test_cache_backend_with_expire_at_browser_close_still_has_a_ttl(
         response = client.get("/set", params={"a": "1"})
         assert "max-age" not in set_cookie(response).lower()
         key = client.cookies["heron_session"]
-        _, expires_at = app.cache._data["session:" + key]  # type: ignore[attr-defined]
+        _, expires_at = app.cache.store._data[SESSION_PREFIX + key]  # type: ignore[attr-defined]
         assert expires_at == pytest.approx(time.monotonic() + 300, abs=5)
 
 
@@ -469,19 +473,23 @@ async def test_cookie_backend_round_trip(app: App) -> None:
 
 
 async def test_cache_backend_round_trip_with_its_own_cache(app: App) -> None:
-    from heron.cache.memory import MemoryCache
+    from heron.cache import MemoryCache
 
     cache = MemoryCache()
     backend = CacheSessionBackend(app, cache=cache)
     assert backend.server_side
-    assert backend.cache is cache
+    # The backend uses the strict form of the cache it was given (same store).
+    assert backend.cache is cache.strict
+    assert backend.cache.store is cache.store
+    assert backend.cache.errors == "raise"
     key = await backend.save(None, {"a": 1})
     assert await backend.load(key) == {"a": 1}
     assert await backend.save(key, {"a": 2}) == key
     assert await backend.load(key) == {"a": 2}
     await backend.delete(key)
     assert await backend.load(key) is None
-    assert await cache.get("session:" + key) is None
+    assert await cache.aget("session:" + key) is None
+    assert cache.store._data == {}  # type: ignore[attr-defined]
 
 
 def test_new_keys_are_valid_and_random() -> None:
@@ -628,7 +636,7 @@ def test_a_client_side_custom_backend(make_app: Any, monkeypatch: pytest.MonkeyP
 
 async def test_a_session_ended_meanwhile_is_not_saved_back() -> None:
     # A request that loaded the session before a concurrent logout must not revive it.
-    from heron.cache.memory import MemoryCache
+    from heron.cache import MemoryCache
 
     backend = CacheSessionBackend.__new__(CacheSessionBackend)
     backend._cache = MemoryCache()

@@ -298,7 +298,7 @@ def test_emptying_a_session_deletes_the_cookie(make_app: Any, backend: str) -> N
         # No cookie came in and nothing is left: nothing to set or delete.
         assert set_cookie_headers(client.get("/set-and-remove")) == []
         if backend == "cache":
-            assert app.cache._data == {}  # type: ignore[attr-defined]
+            assert app.cache.store._data == {}  # type: ignore[attr-defined]
 
 
 # -- cookie flags ------------------------------------------------------------------------
@@ -462,7 +462,7 @@ def test_flush_forgets_the_data_and_deletes_the_cookie(
         assert "heron_session" not in client.cookies
         assert client.get("/read").json() == {"data": {}, "is_new": True}
         if backend == "cache":
-            assert app.cache._data == {}  # type: ignore[attr-defined]
+            assert app.cache.store._data == {}  # type: ignore[attr-defined]
             # The old cookie, replayed, finds nothing.
             client.cookies.set("heron_session", old)
             assert client.get("/read").json()["data"] == {}
@@ -546,7 +546,7 @@ def test_a_session_is_not_saved_when_the_view_raises(make_app: Any, backend: str
         assert client.get("/unavailable").status_code == 503
         assert client.get("/read").json() == {"step": 1}
         if backend == "cache":
-            assert len(app.cache._data) == 1  # type: ignore[attr-defined]
+            assert len(app.cache.store._data) == 1  # type: ignore[attr-defined]
 
 
 def test_a_session_is_saved_with_a_4xx_response(make_app: Any, backend: str) -> None:

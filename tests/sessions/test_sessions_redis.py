@@ -18,7 +18,8 @@ from heron.testing import TestClient
 from heron.testing.servers import RedisServer, start_or_skip
 
 SessionAppFactory = Any
-PREFIX = "heron:session:"
+#: Where a session lives in Redis: ``<cache_key_prefix><cache version>:session:<key>``.
+PREFIX = "heron:default:1:session:"
 
 
 @pytest.fixture
@@ -276,23 +277,15 @@ def test_dropped_redis_connections_are_not_a_503(session_app: SessionAppFactory,
 
 
 def test_a_redis_that_never_answers_times_out(make_app: Any,
-                                              monkeypatch: pytest.MonkeyPatch,
                                               caplog: pytest.LogCaptureFixture) -> None:
     """A Redis that accepts connections but never answers: 503 after the timeout, no hang."""
-    from heron.cache import redis as redis_cache
-
-    original = redis_cache.RedisCache.__init__
-
-    def short_timeout(self: Any, url: str, prefix: str = "heron:", timeout: float = 5.0) -> None:
-        original(self, url, prefix, timeout=0.3)
-
-    monkeypatch.setattr(redis_cache.RedisCache, "__init__", short_timeout)
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
         port = listener.getsockname()[1]
         app = add_session_views(make_app(session_backend="cache",
-                                         cache_url=f"redis://127.0.0.1:{port}/0"))
+                                         cache_url=f"redis://127.0.0.1:{port}/0?timeout=0.3"))
+        assert app.cache.store.timeout == 0.3  # type: ignore[attr-defined]
         with TestClient(app) as client:
             client.cookies.set("heron_session", "k" * 43)
             started = time.monotonic()
@@ -304,7 +297,8 @@ def test_a_redis_that_never_answers_times_out(make_app: Any,
 
 
 def test_the_real_redis_cache_is_used(make_app: Any, redis_url: str) -> None:
-    from heron.cache.redis import RedisCache
+    from heron.cache.redis import RedisStore
 
     app: App = make_app(session_backend="cache", cache_url=redis_url)
-    assert isinstance(app.cache, RedisCache)
+    assert isinstance(app.cache.store, RedisStore)
+    assert app.sessions.backend.cache.store is app.cache.store  # type: ignore[attr-defined]

@@ -25,11 +25,9 @@ _SALT = "heron.auth.password-reset"
 
 
 def _serializer(app: App) -> Any:
-    from itsdangerous import URLSafeTimedSerializer
+    from heron.signing import timed_serializer
 
-    from heron.signing import secret_keys
-
-    return URLSafeTimedSerializer(secret_keys(app), salt=_SALT)
+    return timed_serializer(app, _SALT)
 
 
 def _fingerprint(user: AbstractBaseUser) -> str:

@@ -41,18 +41,24 @@ class Throttle:
     limit: int
     window: int
 
+    @property
+    def _store(self) -> Cache:
+        # Counts are state, not a cache: a store that is down must not read as no
+        # failures (it answers 503 instead).
+        return self.cache.strict
+
     def _key(self, key: str) -> str:
         return f"throttle:{self.prefix}:{key}"
 
     async def failures(self, key: str) -> int:
-        count = await self.cache.get(self._key(key), 0)
+        count = await self._store.aget(self._key(key), 0)
         return count if isinstance(count, int) else 0
 
     async def retry_after(self, key: str) -> int | None:
         """Seconds until ``key`` may try again, or ``None`` when it is not blocked."""
         if await self.failures(key) < self.limit:
             return None
-        started = await self.cache.get(self._key(key) + ":start")
+        started = await self._store.aget(self._key(key) + ":start")
         now = time.time()
         if not isinstance(started, (int, float)):
             return self.window
@@ -66,8 +72,8 @@ class Throttle:
 
     async def fail(self, key: str) -> int:
         """Count one failure; return the count in the current window."""
-        await self.cache.add(self._key(key) + ":start", time.time(), ttl=self.window)
-        return await self.cache.incr(self._key(key), ttl=self.window)
+        await self._store.aadd(self._key(key) + ":start", time.time(), ttl=self.window)
+        return await self._store.aincr(self._key(key), ttl=self.window)
 
     async def take(self, key: str) -> None:
         """Count an attempt *before* making it; raise :class:`Throttled` when it is
@@ -83,10 +89,10 @@ class Throttle:
 
     async def give_back(self, key: str) -> None:
         """Uncount an attempt :meth:`take` counted (it succeeded)."""
-        if await self.cache.incr(self._key(key), -1, ttl=self.window) <= 0:
+        if await self._store.aincr(self._key(key), -1, ttl=self.window) <= 0:
             await self.reset(key)
 
     async def reset(self, key: str) -> None:
         """Forget ``key``'s failures (after a success)."""
-        await self.cache.delete(self._key(key))
-        await self.cache.delete(self._key(key) + ":start")
+        await self._store.adelete(self._key(key))
+        await self._store.adelete(self._key(key) + ":start")

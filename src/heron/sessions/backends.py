@@ -77,13 +77,9 @@ class CookieSessionBackend(SessionBackend):
 
     def __init__(self, app: App) -> None:
         super().__init__(app)
-        from itsdangerous import URLSafeTimedSerializer
+        from heron.signing import timed_serializer
 
-        from heron.signing import secret_keys
-
-        self.serializer = URLSafeTimedSerializer(
-            secret_keys(app), salt="heron.sessions", serializer=_JSONSerializer
-        )
+        self.serializer = timed_serializer(app, "heron.sessions", _JSONSerializer)
 
     def decode(self, cookie: str) -> dict[str, Any] | None:
         from itsdangerous import BadData
@@ -95,7 +91,8 @@ class CookieSessionBackend(SessionBackend):
         return data if isinstance(data, dict) else None
 
     def encode(self, data: dict[str, Any]) -> str:
-        return self.serializer.dumps(data)
+        encoded: str = self.serializer.dumps(data)
+        return encoded
 
     async def load(self, cookie: str) -> dict[str, Any] | None:
         return self.decode(cookie)
@@ -115,12 +112,14 @@ class CacheSessionBackend(SessionBackend):
 
     @property
     def cache(self) -> Cache:
-        return self._cache if self._cache is not None else self.app.cache
+        """The cache holding sessions, strict: a store that is down answers 503 rather
+        than passing for an empty session (or silently dropping a login)."""
+        return (self._cache if self._cache is not None else self.app.cache).strict
 
     async def load(self, cookie: str) -> dict[str, Any] | None:
         if not self.valid_key(cookie):
             return None
-        record = await self.cache.get(self.prefix + cookie)
+        record = await self.cache.aget(self.prefix + cookie)
         if not isinstance(record, dict):
             return None
         expires = record.get("expires")
@@ -133,13 +132,13 @@ class CacheSessionBackend(SessionBackend):
         record = {"data": data, "expires": time.time() + self.max_age}
         if key is None:
             key = self.new_key()
-            await self.cache.set(self.prefix + key, record, ttl=self.max_age)
+            await self.cache.aset(self.prefix + key, record, ttl=self.max_age)
             return key
-        stored = await self.cache.replace(self.prefix + key, record, ttl=self.max_age)
+        stored = await self.cache.areplace(self.prefix + key, record, ttl=self.max_age)
         return key if stored else None
 
     async def delete(self, key: str) -> None:
-        await self.cache.delete(self.prefix + key)
+        await self.cache.adelete(self.prefix + key)
 
 
 class _JSONSerializer:

@@ -58,9 +58,11 @@ class Templates:
             "config": settings.public(),
         }
         self.filters: dict[str, Callable[..., Any]] = {}
+        self.extensions: list[Any] = []
         for plugin in app.plugins.values():
             self.globals.update(plugin.template_globals(app))
             self.filters.update(plugin.template_filters(app))
+            self.extensions.extend(plugin.template_extensions(app))
         self.env = self._environment(enable_async=False)
         self._async_env: jinja2.Environment | None = None
 
@@ -84,6 +86,7 @@ class Templates:
             auto_reload=self.auto_reload,
             enable_async=enable_async,
             cache_size=1000,
+            extensions=self.extensions,
         )
         env.globals.update(self.globals)
         env.filters.update(self.filters)
