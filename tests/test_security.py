@@ -947,9 +947,9 @@ def test_test_client_adds_its_own_host(make_app: Any) -> None:
 
 
 async def call_raw(app: App, headers: list[tuple[bytes, bytes]],
-                   server: tuple[str, int] | None) -> int:
+                   server: tuple[str, int] | None, http_version: str = "1.0") -> int:
     """Call the app with a hand-made scope (e.g. HTTP/1.0 without a Host header)."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.0",
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": http_version,
              "method": "GET", "scheme": "http", "path": "/", "raw_path": b"/",
              "root_path": "", "query_string": b"", "headers": headers,
              "server": server, "client": ("127.0.0.1", 5000)}
@@ -970,6 +970,16 @@ async def test_without_a_host_header_the_server_name_is_checked(make_app: Any) -
     assert await call_raw(app, [], ("example.com", 80)) == 200
     assert await call_raw(app, [], ("10.1.2.3", 80)) == 400
     assert await call_raw(app, [], None) == 400
+
+
+async def test_an_http_1_1_request_without_host_is_a_400(make_app: Any) -> None:
+    # RFC 9112 3.2: even when the server's own name would be allowed.
+    app, _ = host_app(make_app, ["example.com"])
+    assert await call_raw(app, [], ("example.com", 80), http_version="1.1") == 400
+    assert await call_raw(app, [(b"host", b"example.com")], ("example.com", 80),
+                          http_version="1.1") == 200
+    star, _ = host_app(make_app, ["*"])
+    assert await call_raw(star, [], ("10.1.2.3", 80), http_version="1.1") == 400
 
 
 # -- websockets ----------------------------------------------------------------------------

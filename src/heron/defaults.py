@@ -21,6 +21,7 @@ from heron.security import SecuritySettings
 from heron.sessions.plugin import SessionSettings
 from heron.settings import Settings as CoreSettings
 from heron.storage import StorageSettings
+from heron.tasks.plugin import TasksSettings
 from heron.templating.plugin import TemplatingSettings
 
 __all__ = ["DEFAULT_PLUGINS", "App", "Settings"]
@@ -38,12 +39,13 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
     "heron.db.plugin",
     "heron.mail.plugin",
     "heron.storage",
+    "heron.tasks.plugin",
 )
 
 
 class Settings(CoreSettings, SecuritySettings, CSRFSettings, SessionSettings, CacheSettings,
                MiddlewareSettings, OpenAPISettings, TemplatingSettings, DatabaseSettings,
-               MailSettings, StorageSettings, AuthSettings):
+               MailSettings, StorageSettings, TasksSettings, AuthSettings):
     """Every heron setting: the core's and every battery's section (see
     docs/settings.md); read from keyword arguments, ``HERON_*`` variables and ``.env``.
 

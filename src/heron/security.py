@@ -129,7 +129,12 @@ class HostValidator:
         for name, value in scope["headers"]:  # noqa: B007 (value is used after the loop)
             if name == b"host":
                 break
-        else:  # HTTP/1.0 without Host: the server's own name
+        else:
+            if scope.get("http_version") == "1.1":
+                # RFC 9112 3.2: a server must answer 400 to an HTTP/1.1 request
+                # without Host.
+                raise HTTPException(400, "An HTTP/1.1 request must send a Host header.")
+            # HTTP/1.0 without Host: the server's own name
             server = scope.get("server")
             value = (server[0] if server else "").encode("latin-1")
         verdict = self._seen.get(value)

@@ -32,6 +32,10 @@ class AuthPlugin(Plugin):
     def needs_request_context(self, app: App) -> bool:
         return True  # users are loaded with db.session
 
+    def setup(self, app: App) -> None:
+        # The reset mail's task: declared here so that a worker of this app knows it.
+        import heron.mail.tasks  # noqa: F401
+
     def request_attributes(self, app: App) -> dict[str, Any]:
         from heron.auth._login import aget_user, get_user
 

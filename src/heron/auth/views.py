@@ -317,7 +317,14 @@ async def _send_reset_mail(request: Request, user: AbstractBaseUser) -> None:
     }
     message = render_mail(app, "auth/mail/password_reset", context, [user.get_email()])
     try:
-        await mailer(app).send(message)
+        if app.plugin("heron.tasks") is not None and app.settings.tasks_backend != "immediate":
+            from heron.mail.tasks import asend_later
+
+            # A task: the SMTP server's latency and failures are kept out of the request,
+            # and a failed send is retried.
+            await asend_later(message)
+        else:
+            await mailer(app).send(message)
     except Exception:  # the page must not tell whether a mail was due
         logger.exception("The password reset mail for user %s could not be sent",
                          user.get_username())

@@ -294,6 +294,23 @@ class Database:
             current_scope.reset(token)
             await run_cleanups(scope, failed)
 
+    def current_transaction(self) -> Session | AsyncSession | None:
+        """The session of this request (or ``db.context``) whose transaction has written
+        something not committed yet, or ``None``.
+
+        Work that must happen only if that transaction commits joins it: a job enqueued
+        with heron.tasks is written in it, or sent when it commits.  A transaction that
+        only read is not one to join (it is rolled back when the request ends).
+        """
+        scope = current_scope.get()
+        sessions = None if scope is None else scope.get(_SESSIONS_KEY)
+        for (kind, bind), session in (sessions or {}).items():
+            sync = session if kind == "sync" else session.sync_session
+            if bind is None and sync.in_transaction() and (
+                    sync.info.get(_WROTE) or sync.new or sync.dirty or sync.deleted):
+                return session  # type: ignore[no-any-return]
+        return None
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """Commit what the block does, or roll it all back if it raises."""
@@ -524,4 +541,24 @@ def _closer(sessions: dict[Any, Any], scope: MutableMapping[str, Any]) -> Any:
 
 db = Database()
 """heron's database access object: ``from heron.db import db``."""
+
+_WROTE = "heron.db.wrote"  # Session.info: the transaction has flushed a change
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, flush_context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: Any) -> None:
+    # An INSERT, UPDATE or DELETE statement, or text(): it may write.
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_write(session: Session) -> None:
+    session.info.pop(_WROTE, None)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import mimetypes
 from dataclasses import dataclass, field
 from email.message import EmailMessage as StdlibMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 __all__ = ["EmailMessage"]
 
@@ -34,6 +37,21 @@ class EmailMessage:
         for name in ("to", "cc", "bcc", "reply_to"):
             if isinstance(getattr(self, name), str):  # list("a@b") would be ["a", "@", "b"]
                 raise TypeError(f"EmailMessage.{name} must be a list of addresses, not a string")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message as JSON data (attachments in base64), for a background task."""
+        data = dataclasses.asdict(self)
+        data["attachments"] = [[name, base64.b64encode(content).decode("ascii"), kind]
+                               for name, content, kind in self.attachments]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EmailMessage:
+        """The message :meth:`to_dict` gave."""
+        fields = dict(data)
+        fields["attachments"] = [(name, base64.b64decode(content), kind)
+                                 for name, content, kind in fields.get("attachments", [])]
+        return cls(**fields)
 
     def recipients(self) -> list[str]:
         """Everyone the message goes to: To, Cc and Bcc."""
