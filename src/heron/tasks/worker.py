@@ -23,13 +23,14 @@ async def run_worker(app: App, queues: list[str] | None, concurrency: int,
     import procrastinate
 
     from heron.tasks.backends import backend_for
-    from heron.tasks.backends.postgres import ProcrastinateBackend
+    from heron.tasks.backends.postgres import ProcrastinateBackend, async_pool
 
     backend = backend_for(app)
     assert isinstance(backend, ProcrastinateBackend)
     stalled_after = app.settings.tasks_stalled_after
     papp = backend.procrastinate_app(procrastinate.PsycopgConnector(
-        conninfo=backend.conninfo, min_size=1, max_size=concurrency + 4))
+        conninfo=backend.conninfo, min_size=1, max_size=concurrency + 4,
+        pool_factory=async_pool))
     async with papp.open_async():
         logger.info("heron worker: %d task(s), queues %s, %d at a time", len(papp.tasks),
                     ", ".join(queues) if queues else "all", concurrency)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import weakref
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,7 @@ class ProcrastinateBackend(Backend):
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                                procrastinate.App] = weakref.WeakKeyDictionary()
         self._sync: procrastinate.App | None = None
+        self._sync_pool: Any = None
         self._sync_lock = threading.Lock()
 
     # -- procrastinate apps ---------------------------------------------------------------
@@ -139,7 +141,8 @@ class ProcrastinateBackend(Backend):
         papp = self._async.get(loop)
         if papp is None:
             papp = self.procrastinate_app(procrastinate.PsycopgConnector(
-                conninfo=self.conninfo, min_size=1, max_size=self.app.settings.tasks_pool_size))
+                conninfo=self.conninfo, min_size=1, max_size=self.app.settings.tasks_pool_size,
+                pool_factory=async_pool))
             await papp.open_async()
             self._async[loop] = papp
         return papp
@@ -150,11 +153,16 @@ class ProcrastinateBackend(Backend):
 
         with self._sync_lock:
             if self._sync is None:
+                import psycopg_pool
+
                 papp = self.procrastinate_app(procrastinate.SyncPsycopgConnector(
-                    conninfo=self.conninfo, min_size=1,
-                    max_size=self.app.settings.tasks_pool_size))
-                papp.open()
-                self._sync = papp
+                    conninfo=self.conninfo))
+                pool = psycopg_pool.ConnectionPool(
+                    self.conninfo, min_size=1, max_size=self.app.settings.tasks_pool_size,
+                    open=False, check=_check_sync, reset=_note_return_sync)
+                pool.open(wait=True)
+                papp.open(pool)  # our pool: procrastinate leaves it to us to close
+                self._sync, self._sync_pool = papp, pool
             return self._sync
 
     def _deferrer(self, papp: procrastinate.App, task: Task[Any, Any], job: Job,
@@ -280,8 +288,46 @@ class ProcrastinateBackend(Backend):
             except Exception:  # closing must not hide why the app stops
                 logger.exception("Closing the task queue's connections failed")
         if self._sync is not None:
-            sync, self._sync = self._sync, None
-            await asyncio.to_thread(sync.close)
+            pool, self._sync, self._sync_pool = self._sync_pool, None, None
+            await asyncio.to_thread(pool.close)
+
+
+# The pools ping a connection before lending it only when it has been idle a while: the
+# ping (psycopg_pool's check) is a round trip that doubled the cost of an enqueue, and a
+# connection used moments ago is alive.  One idle past this is pinged, and replaced if
+# the database restarted meanwhile.
+_FRESH = 5.0
+_RETURNED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+def async_pool(**options: Any) -> Any:
+    """procrastinate's async pool, with :data:`_FRESH`'s check (its ``pool_factory``)."""
+    import psycopg_pool
+
+    options.update(check=_check_async, reset=_note_return_async)
+    return psycopg_pool.AsyncConnectionPool(**options)
+
+
+async def _check_async(connection: Any) -> None:
+    if time.monotonic() - _RETURNED.get(connection, 0.0) > _FRESH:
+        import psycopg_pool
+
+        await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+
+
+async def _note_return_async(connection: Any) -> None:
+    _RETURNED[connection] = time.monotonic()
+
+
+def _check_sync(connection: Any) -> None:
+    if time.monotonic() - _RETURNED.get(connection, 0.0) > _FRESH:
+        import psycopg_pool
+
+        psycopg_pool.ConnectionPool.check_connection(connection)
+
+
+def _note_return_sync(connection: Any) -> None:
+    _RETURNED[connection] = time.monotonic()
 
 
 def _json(value: Any) -> str:
