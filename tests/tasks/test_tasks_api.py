@@ -344,7 +344,9 @@ def test_a_task_failing_every_time_fails_with_its_error(app: App,
     assert failed.error == "ValueError: the disk is full"
     logged = [r for r in caplog.records if r.name == "heron.tasks"]
     assert len(logged) == 2
-    assert "api.always_fails(reason='the disk is full') failed (attempt 2)" in logged[-1].message
+    assert logged[-1].message == f"Task api.always_fails (job {failed.id}) failed, attempt 2"
+    assert logged[-1].exc_info is not None  # the traceback is logged
+    assert not any("the disk is full" in r.message for r in logged)  # arguments are not
 
 
 def test_an_async_task_enqueued_from_a_script(app: App) -> None:

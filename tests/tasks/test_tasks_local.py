@@ -273,8 +273,11 @@ def test_retries_wait_their_backoff(local_app: Callable[..., App],
     assert len(gaps) == 2
     assert 0.09 <= gaps[0] < 1  # backoff
     assert 0.19 <= gaps[1] < 1  # backoff * 2
-    assert sum("local.flaky(label='dead') failed (attempt 3)" in r.message
-               for r in caplog.records) == 1
+    logged = [r for r in caplog.records if r.message == f"Task local.flaky (job {dead.id}) "
+              "failed, attempt 3"]
+    assert len(logged) == 1
+    assert logged[0].exc_info is not None  # the traceback, not the arguments
+    assert not any("'dead'" in r.message for r in caplog.records)
 
 
 def test_a_run_past_its_timeout_fails(local_app: Callable[..., App]) -> None:
@@ -569,8 +572,12 @@ def test_a_running_job_finishes_when_the_app_stops(local_app: Callable[..., App]
     assert done is not None
     assert (done.status, done.return_value) == (TaskStatus.SUCCEEDED, "running")
     assert labels("end") == ["running"]
-    assert get_result(waiting.id).status is TaskStatus.QUEUED  # type: ignore[union-attr]
-    assert labels() == ["running"]  # in memory: lost with the process
+    lost = get_result(waiting.id)
+    assert lost is not None
+    assert lost.status is TaskStatus.CANCELLED  # in memory: lost when the app stops, and said
+    assert lost.error is not None
+    assert "the app stopped before it ran" in lost.error
+    assert labels() == ["running"]
 
 
 def test_outside_serving_a_job_runs_at_once(local_app: Callable[..., App]) -> None:

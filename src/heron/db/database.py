@@ -313,8 +313,15 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Commit what the block does, or roll it all back if it raises."""
+        """Commit what the block does, or roll it all back if it raises.
+
+        Work that joins a transaction (heron.tasks' jobs) joins this one whatever the
+        block does, writes through ``session.connection()`` included.
+        """
         session = self.session
+        if not session.in_transaction():
+            session.begin()
+        session.info[_WROTE] = True
         try:
             yield session
             session.commit()
@@ -326,6 +333,9 @@ class Database:
     async def atransaction(self) -> AsyncIterator[AsyncSession]:
         """``async with db.atransaction():`` -- :meth:`transaction` for async code."""
         session = self.async_session
+        if not session.in_transaction():
+            session.sync_session.begin()  # no I/O: the connection is taken on first use
+        session.sync_session.info[_WROTE] = True
         try:
             yield session
             await session.commit()
@@ -557,8 +567,10 @@ def _note_statement(state: Any) -> None:
         state.session.info[_WROTE] = True
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_write(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_write(session: Session, transaction: Any) -> None:
+    # Only the outermost transaction's end: a savepoint released or rolled back
+    # (begin_nested) leaves the writes around it pending.
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
 

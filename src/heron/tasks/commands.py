@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,21 @@ def _app() -> App:
     if application is None:
         raise click.UsageError("No app found: name it with --app, HERON_APP or app.py")
     return application
+
+
+class HideArguments(logging.Filter):
+    """Keeps jobs' arguments out of the worker's log: procrastinate writes each job as
+    ``name[id](arg=value, ...)``, and arguments may hold secrets (a reset link)."""
+
+    _CALL = re.compile(r"(\[\d+\])\(.*?\)(?=( |$|:))")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("procrastinate"):
+            message = record.getMessage()
+            hidden = self._CALL.sub(r"\1(...)", message).split(" - Result: ")[0]
+            if hidden != message:
+                record.msg, record.args = hidden, ()
+        return True
 
 
 @click.command("worker")
@@ -49,6 +65,8 @@ def worker_command(queues: tuple[str, ...], concurrency: int | None, once: bool)
     from heron.tasks.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(HideArguments())
     asyncio.run(run_worker(application, list(queues) or None,
                            concurrency or application.settings.tasks_concurrency, once))
 
@@ -63,7 +81,10 @@ def tasks_group() -> None:
 def _backend() -> Any:
     from heron.tasks.backends import backend_for
 
-    return backend_for(_app())
+    backend = backend_for(_app())
+    # The command's connections (PostgreSQL) are closed when it ends.
+    click.get_current_context().call_on_close(lambda: asyncio.run(backend.stop()))
+    return backend
 
 
 @tasks_group.command("list")

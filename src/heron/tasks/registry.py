@@ -46,9 +46,6 @@ class Job:
     run_at: datetime | None
     lock: str | None
 
-    def describe(self) -> str:
-        return f"{self.task_name}({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
-
 
 @dataclass(frozen=True)
 class Options:
@@ -214,7 +211,8 @@ def task(func: Any = None, /, *, name: str | None = None, queue: str = "default"
         declared = Task(function, task_name, Options(queue, priority, retries, backoff,
                                                      timeout, lock, cron=cron))
         existing = _TASKS.get(task_name)
-        if existing is not None and existing.func.__qualname__ != function.__qualname__:
+        if existing is not None and (existing.func.__module__, existing.func.__qualname__) != (
+                function.__module__, function.__qualname__):
             raise TaskError(f"Two tasks are named {task_name!r}; give one another name=")
         _TASKS[task_name] = declared
         return declared
@@ -227,6 +225,13 @@ def _check_cron(name: str, cron: str, function: Callable[..., Any]) -> None:
     if len(fields) not in (5, 6):
         raise TaskError(f"@task({name}): cron {cron!r} must have 5 fields (minute hour day "
                         "month weekday), or 6 with seconds last")
+    try:
+        from croniter import croniter
+    except ImportError:
+        pass  # checked when it is scheduled (the local backend needs croniter then)
+    else:
+        if not croniter.is_valid(cron):
+            raise TaskError(f"@task({name}): cron {cron!r} is not a valid schedule")
     parameters = inspect.signature(function).parameters
     if "timestamp" not in parameters and not any(
             p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):

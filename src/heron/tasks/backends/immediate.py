@@ -46,8 +46,9 @@ class ImmediateBackend(Backend):
                 value = _run_sync(self.app, task, job.kwargs)
             except Exception as exc:
                 error = exc
-                logger.warning("Task %s failed (attempt %d): %r", job.describe(),
-                               result.attempts, exc)
+                # Not the arguments: they may hold secrets (a reset link).
+                logger.warning("Task %s (job %s) failed, attempt %d", job.task_name,
+                               result.id, result.attempts, exc_info=exc)
                 continue
             self.results.finish(result, value)
             return result
@@ -63,8 +64,9 @@ class ImmediateBackend(Backend):
                 value = await run_attempt(self.app, task, job.kwargs)
             except Exception as exc:
                 error = exc
-                logger.warning("Task %s failed (attempt %d): %r", job.describe(),
-                               result.attempts, exc)
+                # Not the arguments: they may hold secrets (a reset link).
+                logger.warning("Task %s (job %s) failed, attempt %d", job.task_name,
+                               result.id, result.attempts, exc_info=exc)
                 continue
             self.results.finish(result, value)
             return result

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalBackend"]
 
 _STOP_GRACE = 30.0  # seconds running jobs get to finish when the app stops
+_BACKGROUND: set[asyncio.Future[Any]] = set()  # runs started outside a server, kept alive
 
 
 class LocalBackend(Backend):
@@ -44,6 +45,7 @@ class LocalBackend(Backend):
         self._schedules: list[asyncio.Task[None]] = []  # the periodic tasks' timers
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._order = itertools.count()
+        self._stopping = False
 
     # -- enqueueing ---------------------------------------------------------------------------
 
@@ -90,7 +92,20 @@ class LocalBackend(Backend):
             # Not serving (a script, the shell): run it now, as the immediate backend would.
             from heron.tasks.backends.immediate import ImmediateBackend
 
-            _update(result, ImmediateBackend(self.app).enqueue(task, job))
+            immediate = ImmediateBackend(self.app)
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                _update(result, immediate.enqueue(task, job))
+                return
+            # Async code outside a server (a commit in an asyncio script): run it on this
+            # loop once the commit returns.
+            future = asyncio.ensure_future(immediate.aenqueue(task, job))
+            future.add_done_callback(
+                lambda done: None if done.cancelled() or done.exception() is not None
+                else _update(result, done.result()))
+            _BACKGROUND.add(future)
+            future.add_done_callback(_BACKGROUND.discard)
             return
         try:
             running = asyncio.get_running_loop()
@@ -107,7 +122,10 @@ class LocalBackend(Backend):
         self._ready_in(result.id, job.priority, delay)
 
     def _ready_in(self, job_id: str, priority: int, delay: float) -> None:
-        assert self._loop is not None
+        if self._loop is None:
+            return  # stopped: stop() marks what did not run
+        if self._stopping and delay > 0:
+            return  # a retry or a lock wait after stop began: not run (stop() says so)
         if delay > 0:
             self._timers[job_id] = self._loop.call_later(
                 delay, self._ready_now, job_id, priority)
@@ -141,14 +159,25 @@ class LocalBackend(Backend):
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        self._stopping = True
         if self._ready is not None:
-            for _ in workers:
-                self._ready.put_nowait((-(2**62), next(self._order), ""))  # wake and stop
+            for _ in workers:  # after the jobs already waiting: they run first
+                self._ready.put_nowait((2**62, next(self._order), ""))
         if workers:
             _, pending = await asyncio.wait(workers, timeout=_STOP_GRACE)
             for worker in pending:
                 worker.cancel()
-        self._loop = None
+        for timer in self._timers.values():  # retries and lock waits armed meanwhile
+            timer.cancel()
+        self._timers.clear()
+        # What did not run is lost (the jobs live in memory): say so in its result.
+        for job_id in list(self._jobs):
+            result = self.results.get(job_id)
+            if result is not None and not result.finished:
+                result.status, result.finished_at = TaskStatus.CANCELLED, datetime.now(UTC)
+                result.error = "the app stopped before it ran (local jobs live in memory)"
+        self._jobs.clear()
+        self._loop, self._stopping = None, False
 
     async def _work(self) -> None:
         assert self._ready is not None
@@ -179,8 +208,9 @@ class LocalBackend(Backend):
             else:
                 value = await run_attempt(self.app, task, job.kwargs)
         except Exception as exc:
-            logger.warning("Task %s failed (attempt %d): %r", job.describe(), result.attempts,
-                           exc)
+            # Not the arguments: they may hold secrets (a reset link).
+            logger.warning("Task %s (job %s) failed, attempt %d", job.task_name, result.id,
+                           result.attempts, exc_info=exc)
             if result.attempts <= task.options.retries:
                 result.status = TaskStatus.QUEUED
                 wait = task.options.backoff * 2 ** (result.attempts - 1)

@@ -83,6 +83,8 @@ class ProcrastinateBackend(Backend):
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                                procrastinate.App] = weakref.WeakKeyDictionary()
         self._sync: procrastinate.App | None = None
+        self._opening: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
         self._sync_pool: Any = None
         self._sync_lock = threading.Lock()
 
@@ -140,11 +142,16 @@ class ProcrastinateBackend(Backend):
         loop = asyncio.get_running_loop()
         papp = self._async.get(loop)
         if papp is None:
-            papp = self.procrastinate_app(procrastinate.PsycopgConnector(
-                conninfo=self.conninfo, min_size=1, max_size=self.app.settings.tasks_pool_size,
-                pool_factory=async_pool))
-            await papp.open_async()
-            self._async[loop] = papp
+            # One opening per loop: requests arriving together all wait for it.
+            opening = self._opening.setdefault(loop, asyncio.Lock())
+            async with opening:
+                papp = self._async.get(loop)
+                if papp is None:
+                    papp = self.procrastinate_app(procrastinate.PsycopgConnector(
+                        conninfo=self.conninfo, min_size=1,
+                        max_size=self.app.settings.tasks_pool_size, pool_factory=async_pool))
+                    await papp.open_async()
+                    self._async[loop] = papp
         return papp
 
     def sync_app(self) -> procrastinate.App:
@@ -188,7 +195,15 @@ class ProcrastinateBackend(Backend):
         connection = None
         if session is not None:  # written by the transaction: gone if it rolls back
             connection = session.connection().connection.driver_connection
-        job_id = self._deferrer(self.sync_app(), task, job, connection).defer(**job.kwargs)
+        papp = self.sync_app()
+        try:
+            job_id = self._deferrer(papp, task, job, connection).defer(**job.kwargs)
+        except _connection_errors() as exc:
+            if connection is not None or not _lost_connection(exc):
+                raise
+            # A pooled connection the database dropped (a restart) since its last use:
+            # the pool has discarded it; once more, on a fresh one.
+            job_id = self._deferrer(papp, task, job).defer(**job.kwargs)
         return self._queued(job_id, job)
 
     async def aenqueue(self, task: Task[Any, Any], job: Job) -> TaskResult:
@@ -205,7 +220,12 @@ class ProcrastinateBackend(Backend):
             raw = await (await session.connection()).get_raw_connection()
             connection = raw.driver_connection
         papp = await self.async_app()
-        job_id = await self._deferrer(papp, task, job, connection).defer_async(**job.kwargs)
+        try:
+            job_id = await self._deferrer(papp, task, job, connection).defer_async(**job.kwargs)
+        except _connection_errors() as exc:
+            if connection is not None or not _lost_connection(exc):
+                raise
+            job_id = await self._deferrer(papp, task, job).defer_async(**job.kwargs)  # see enqueue
         return self._queued(job_id, job)
 
     @staticmethod
@@ -328,6 +348,22 @@ def _check_sync(connection: Any) -> None:
 
 def _note_return_sync(connection: Any) -> None:
     _RETURNED[connection] = time.monotonic()
+
+
+def _connection_errors() -> type[Exception]:
+    from procrastinate.exceptions import ConnectorException
+
+    return ConnectorException
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """The error says the connection was gone before the statement ran (not a refusal
+    of the statement itself, which must not be sent twice)."""
+    import psycopg
+
+    cause = exc.__cause__
+    return isinstance(cause, psycopg.OperationalError) and not isinstance(
+        cause, psycopg.errors.QueryCanceled)
 
 
 def _json(value: Any) -> str:
