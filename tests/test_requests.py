@@ -405,3 +405,40 @@ def test_url_for_on_request_builds_an_absolute_url() -> None:
 
     with TestClient(app) as client:
         assert client.get("/items/1").text == "http://testserver/items/2"
+
+
+def test_def_views_read_the_body_with_the_sync_twins() -> None:
+    # Issue 23: a def view had to write run_async(request.form()).
+    from heron import App
+    from heron.testing import TestClient
+
+    app = App(debug=True, csrf=False)
+
+    @app.post("/form")
+    def form_view(request: Request) -> dict[str, object]:
+        first = request.form_sync()
+        assert request.form_sync() is first  # read once, then cached
+        return {"name": first["name"], "body": len(request.body_sync())}
+
+    @app.post("/json")
+    def json_view(request: Request) -> object:
+        return request.json_sync()
+
+    with TestClient(app) as client:
+        answer = client.post("/form", data={"name": "ann"})
+        assert answer.json() == {"name": "ann", "body": len(b"name=ann")}
+        assert client.post("/json", json={"a": 1}).json() == {"a": 1}
+        assert client.post("/json", content=b"x", headers={
+            "content-type": "text/plain"}).status_code == 415
+
+
+def test_the_sync_twins_refuse_the_event_loop() -> None:
+    import asyncio
+
+    async def on_the_loop() -> None:
+        request = Request({"type": "http", "method": "POST", "path": "/", "headers": [],
+                           "query_string": b""})
+        with pytest.raises(RuntimeError, match="await the coroutine"):
+            request.form_sync()
+
+    asyncio.run(on_the_loop())

@@ -145,3 +145,33 @@ def test_app_takes_a_settings_object_and_overrides(in_tmp: Path) -> None:
     assert app.settings is settings
     assert app.settings.debug is True
     assert app.settings.page_size == 5  # type: ignore[attr-defined]
+
+
+def test_assigning_a_name_that_is_not_a_setting_is_refused() -> None:
+    # Issue 23: construction checked names, assignment did not.
+    from heron import Settings as HeronSettings
+
+    settings = HeronSettings(debug=True)
+    with pytest.raises(ImproperlyConfigured) as error:
+        settings.debgu = False  # type: ignore[attr-defined]
+    assert error.value.id == "heron.settings.E004"
+    assert "did you mean 'debug'?" in str(error.value)
+    with pytest.raises(ImproperlyConfigured) as error:
+        settings.componentz = ["heron.auth"]  # type: ignore[attr-defined]
+    assert "did you mean App(components=...)" in str(error.value)
+    assert not hasattr(settings, "componentz")
+    settings.debug = False  # a setting is assigned as before
+    assert settings.debug is False
+
+
+@pytest.mark.parametrize("name", ["components", "plugins", "middleware", "root"])
+def test_an_app_argument_given_as_a_setting_says_where_it_belongs(name: str) -> None:
+    from heron import Settings as HeronSettings
+
+    settings = HeronSettings(debug=True)
+    with pytest.raises(ImproperlyConfigured) as error:
+        setattr(settings, name, [])
+    assert f"App({name}=...)" in str(error.value)
+    with pytest.raises(ImproperlyConfigured) as error:
+        HeronSettings(debug=True, **{name: []})
+    assert f"App({name}=...)" in str(error.value)

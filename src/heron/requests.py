@@ -320,6 +320,37 @@ class Request(HTTPConnection):
             self._form = await parse_form(self)
         return self._form
 
+    # -- for def views, which run in heron's thread pool ------------------------------------
+
+    def form_sync(self) -> FormData:
+        """:meth:`form` for a ``def`` view: ``data = request.form_sync()``.
+
+        Raises:
+            RuntimeError: called on the event loop (in ``async def`` code: ``await
+                request.form()``).
+        """
+        if self._form is not None:
+            return self._form
+        from heron.concurrency import run_async
+
+        return run_async(self.form())
+
+    def json_sync(self) -> Any:
+        """:meth:`json` for a ``def`` view."""
+        if self._json is not _MISSING:
+            return self._json
+        from heron.concurrency import run_async
+
+        return run_async(self.json())
+
+    def body_sync(self) -> bytes:
+        """:meth:`body` for a ``def`` view."""
+        if self._body is not None:
+            return self._body
+        from heron.concurrency import run_async
+
+        return run_async(self.body())
+
     async def close(self) -> None:
         """Release temporary files of uploaded forms."""
         if self._form is not None:

@@ -165,6 +165,13 @@ class Settings:
                 value = field.default
             setattr(self, field.name, value)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A typo (settings.componentz = ...) or an App argument set here instead
+        # (settings.components = ...) would otherwise pass silently.
+        if not name.startswith("_") and name not in self.__dataclass_fields__:
+            _check_names(type(self), [name])
+        object.__setattr__(self, name, value)
+
     def update(self, **values: Any) -> None:
         """Set several settings at once (what ``App(settings, debug=True)`` does).
 
@@ -207,17 +214,29 @@ def settings_section(cls: type[T]) -> type[T]:
     return section
 
 
+#: Arguments of App that people set on the settings by mistake.
+_APP_ARGUMENTS = ("components", "plugins", "middleware", "root", "settings")
+
+
 def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:
     known = [f.name for f in dataclasses.fields(cls)]
     for name in names:
-        if name not in known:
+        if name in known:
+            continue
+        if name in _APP_ARGUMENTS:
+            problem = (f"{name!r} is not a setting but an argument of App: App({name}=...), "
+                       "given where the app is made")
+        else:
             import difflib
 
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ImproperlyConfigured(
-                f"{name!r} is not a setting of {cls.__name__}{hint}", id="heron.settings.E004"
-            )
+            close = difflib.get_close_matches(name, [*known, *_APP_ARGUMENTS], n=1)
+            hint = ""
+            if close and close[0] in known:
+                hint = f"; did you mean {close[0]!r}?"
+            elif close:
+                hint = f"; did you mean App({close[0]}=...), an argument of App?"
+            problem = f"{name!r} is not a setting of {cls.__name__}{hint}"
+        raise ImproperlyConfigured(problem, id="heron.settings.E004")
 
 
 def _looks_secret(name: str) -> bool:

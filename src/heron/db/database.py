@@ -360,19 +360,24 @@ class Database:
         return await run_steps_async(_first_steps(statement, detail), lambda: self.async_session)
 
     def paginate(self, statement: Select[Any], page: Any = 1, per_page: Any = 20,
-                 max_per_page: int | None = None) -> Page[Any]:
+                 max_per_page: int | None = None, *, clamp: bool = False) -> Page[Any]:
         """One page of ``statement``'s results (404 for a page that does not exist).
 
         ``per_page`` is capped at ``max_per_page`` (default 100), whatever the
-        client asks for.
+        client asks for.  With ``clamp=True`` a page past the last gives the last
+        page, and a page number that is not one gives the first (Django's
+        ``get_page``), instead of a 404: an old ``?page=9`` link still works after a
+        filter shrank the results.
         """
-        return run_steps_sync(_page_steps(statement, page, per_page, max_per_page),
+        return run_steps_sync(_page_steps(statement, page, per_page, max_per_page, clamp),
                               lambda: self.session)
 
     async def apaginate(self, statement: Select[Any], page: Any = 1, per_page: Any = 20,
-                        max_per_page: int | None = None) -> Page[Any]:
-        return await run_steps_async(_page_steps(statement, page, per_page, max_per_page),
-                                     lambda: self.async_session)
+                        max_per_page: int | None = None, *, clamp: bool = False) -> Page[Any]:
+        """:meth:`paginate` for async code."""
+        return await run_steps_async(
+            _page_steps(statement, page, per_page, max_per_page, clamp),
+            lambda: self.async_session)
 
     # -- schema (scripts and tests; use migrations in projects) ------------
 
@@ -445,11 +450,27 @@ def _first_steps(statement: Select[Any], detail: str | None) -> Steps[Any]:
 
 
 def _page_steps(statement: Select[Any], page: Any, per_page: Any,
-                max_per_page: int | None) -> Steps[Page[Any]]:
-    page, per_page = page_bounds(page, per_page, max_per_page)
-    total = (yield count_statement(statement)).scalar() or 0
+                max_per_page: int | None, clamp: bool = False) -> Steps[Page[Any]]:
+    if clamp:
+        wanted = _page_number(page)
+        _, per_page = page_bounds(1, per_page, max_per_page)
+        total = (yield count_statement(statement)).scalar() or 0
+        page = min(wanted, max(1, -(-total // per_page)))
+    else:
+        page, per_page = page_bounds(page, per_page, max_per_page)
+        total = (yield count_statement(statement)).scalar() or 0
     rows = yield statement.limit(per_page).offset((page - 1) * per_page)
-    return check_page(Page(list(rows.scalars()), page, per_page, total))
+    result = Page(list(rows.scalars()), page, per_page, total)
+    return result if clamp else check_page(result)
+
+
+def _page_number(page: Any) -> int:
+    """A client's page number for ``clamp``: 1 when it is not a positive number."""
+    try:
+        number = int(page)
+    except (TypeError, ValueError):
+        return 1
+    return max(1, number)
 
 
 def _tables_of(key: str | None) -> list[Any]:
