@@ -18,8 +18,9 @@ import json
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from heron.exceptions import MissingDependency
 from heron.tasks.backends.base import Backend, describe_error, logger, run_attempt
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from heron.tasks.registry import Job, Task
 
 __all__ = ["ProcrastinateBackend", "conninfo"]
+
+T = TypeVar("T")
 
 _STATUS = {"todo": TaskStatus.QUEUED, "doing": TaskStatus.RUNNING,
            "succeeded": TaskStatus.SUCCEEDED, "failed": TaskStatus.FAILED,
@@ -238,30 +241,36 @@ class ProcrastinateBackend(Backend):
     def get_result(self, job_id: str) -> TaskResult | None:
         if not job_id.isdigit():
             return None
-        rows = self.sync_app().connector.execute_query_all(
-            _SELECT + " WHERE j.id = %(id)s", id=int(job_id))
+        rows = _once_more(lambda: self.sync_app().connector.execute_query_all(
+            _SELECT + " WHERE j.id = %(id)s", id=int(job_id)))
         return _result(rows[0]) if rows else None
 
     async def aget_result(self, job_id: str) -> TaskResult | None:
         if not job_id.isdigit():
             return None
         papp = await self.async_app()
-        rows = await papp.connector.execute_query_all_async(
-            _SELECT + " WHERE j.id = %(id)s", id=int(job_id))
+        query = _SELECT + " WHERE j.id = %(id)s"
+        try:
+            rows = await papp.connector.execute_query_all_async(query, id=int(job_id))
+        except _connection_errors() as exc:
+            if not _lost_connection(exc):
+                raise
+            rows = await papp.connector.execute_query_all_async(query, id=int(job_id))
         return _result(rows[0]) if rows else None
 
     def list_results(self, status: TaskStatus | None = None, limit: int = 100
                      ) -> list[TaskResult]:
         statuses = [name for name, mapped in _STATUS.items() if status in (None, mapped)]
-        rows = self.sync_app().connector.execute_query_all(
+        rows = _once_more(lambda: self.sync_app().connector.execute_query_all(
             _SELECT + " WHERE j.status::text = ANY(%(statuses)s) ORDER BY j.id DESC"
-                      " LIMIT %(limit)s", statuses=statuses, limit=limit)
+                      " LIMIT %(limit)s", statuses=statuses, limit=limit))
         return [_result(row) for row in rows]
 
     def cancel(self, job_id: str) -> bool:
         if not job_id.isdigit():
             return False
-        return bool(self.sync_app().job_manager.cancel_job_by_id(int(job_id), abort=True))
+        return bool(_once_more(
+            lambda: self.sync_app().job_manager.cancel_job_by_id(int(job_id), abort=True)))
 
     async def acancel(self, job_id: str) -> bool:
         if not job_id.isdigit():
@@ -348,6 +357,18 @@ def _check_sync(connection: Any) -> None:
 
 def _note_return_sync(connection: Any) -> None:
     _RETURNED[connection] = time.monotonic()
+
+
+def _once_more(call: Callable[[], T]) -> T:
+    """``call()``, and once more when the pooled connection it took had been dropped by
+    the database (a restart): the pool discards such a connection, the next is fresh.
+    Only for what is safe to run twice (reads, cancelling)."""
+    try:
+        return call()
+    except _connection_errors() as exc:
+        if not _lost_connection(exc):
+            raise
+        return call()
 
 
 def _connection_errors() -> type[Exception]:
