@@ -6,10 +6,6 @@ counts add up across the two."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -17,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from app_server import AppServer
 
 from heron.testing.servers import RedisServer
 
@@ -79,55 +76,17 @@ FRAGMENT = ('<div>{% cache 60, "box" %}box pid={{ pid }} n={{ served.__next__() 
 HOST = {"host": "127.0.0.1"}
 
 
-class Server:
-    """``heron run cached:app`` on a free port of 127.0.0.1."""
+class Server(AppServer):
+    """``heron run cached:app`` on a free port of 127.0.0.1, with a log of its own."""
 
     def __init__(self, root: Path, env: dict[str, str], name: str) -> None:
-        self.root = root
-        self.env = env
+        super().__init__("cached:app", cwd=root, env=env, args=("--no-debug",))
         self.log = root / f"{name}.log"
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
         assert self.process is not None, "not running"
         return self.process.pid
-
-    def start(self) -> Server:
-        for _ in range(3):  # another process may take the free port first
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                self.port = sock.getsockname()[1]
-            with self.log.open("ab") as out:
-                self.process = subprocess.Popen(
-                    [str(Path(sys.executable).with_name("heron")), "run", "cached:app",
-                     "--host", "127.0.0.1", "--port", str(self.port), "--no-debug"],
-                    cwd=self.root, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
-                    stderr=subprocess.STDOUT)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    if httpx.get(self.url, timeout=1).text == "ready":
-                        return self
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            self.stop()
-        pytest.fail(f"heron run did not start:\n{self.log.read_text(errors='replace')}")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.url + path, headers=HOST, timeout=10)
