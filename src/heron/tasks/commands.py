@@ -82,8 +82,9 @@ def _backend() -> Any:
     from heron.tasks.backends import backend_for
 
     backend = backend_for(_app())
-    # The command's connections (PostgreSQL) are closed when it ends.
-    click.get_current_context().call_on_close(lambda: asyncio.run(backend.stop()))
+    close = getattr(backend, "close_sync", None)
+    if close is not None:  # the PostgreSQL pool the command opened, closed when it ends
+        click.get_current_context().call_on_close(close)
     return backend
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from heron.tasks.backends.base import Backend, MemoryResults, logger, run_attempt
@@ -38,38 +39,48 @@ class ImmediateBackend(Backend):
 
             raise TaskError(f"Task {task.name} is async and this code runs on the event loop: "
                             f"`await {task.name.rpartition('.')[2]}.aenqueue(...)`")
-        result = self._new(job)
-        error: BaseException | None = None
-        for _ in range(task.options.retries + 1):
-            result.attempts += 1
+        runs = self._runs(task, job)
+        next(runs)
+        while True:
             try:
-                value = _run_sync(self.app, task, job.kwargs)
+                outcome: tuple[Any, Exception | None] = (_run_sync(self.app, task, job.kwargs),
+                                                         None)
             except Exception as exc:
-                error = exc
-                # Not the arguments: they may hold secrets (a reset link).
-                logger.warning("Task %s (job %s) failed, attempt %d", job.task_name,
-                               result.id, result.attempts, exc_info=exc)
-                continue
-            self.results.finish(result, value)
-            return result
-        self.results.finish(result, error=error)
-        return result
+                outcome = (None, exc)
+            try:
+                runs.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
 
     async def aenqueue(self, task: Task[Any, Any], job: Job) -> TaskResult:
+        runs = self._runs(task, job)
+        next(runs)
+        while True:
+            try:
+                outcome: tuple[Any, Exception | None] = (
+                    await run_attempt(self.app, task, job.kwargs), None)
+            except Exception as exc:
+                outcome = (None, exc)
+            try:
+                runs.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def _runs(self, task: Task[Any, Any], job: Job
+              ) -> Generator[None, tuple[Any, Exception | None], TaskResult]:
+        """The attempts of one job, written once: it receives each run's (value, error)
+        from the sync or the async entry point, and ends with the job's result."""
         result = self._new(job)
-        error: BaseException | None = None
+        error: Exception | None = None
         for _ in range(task.options.retries + 1):
             result.attempts += 1
-            try:
-                value = await run_attempt(self.app, task, job.kwargs)
-            except Exception as exc:
-                error = exc
-                # Not the arguments: they may hold secrets (a reset link).
-                logger.warning("Task %s (job %s) failed, attempt %d", job.task_name,
-                               result.id, result.attempts, exc_info=exc)
-                continue
-            self.results.finish(result, value)
-            return result
+            value, error = yield
+            if error is None:
+                self.results.finish(result, value)
+                return result
+            # Not the arguments: they may hold secrets (a reset link).
+            logger.warning("Task %s (job %s) failed, attempt %d", job.task_name, result.id,
+                           result.attempts, exc_info=error)
         self.results.finish(result, error=error)
         return result
 

@@ -316,9 +316,14 @@ class ProcrastinateBackend(Backend):
                 await papp.close_async()
             except Exception:  # closing must not hide why the app stops
                 logger.exception("Closing the task queue's connections failed")
-        if self._sync is not None:
+        await asyncio.to_thread(self.close_sync)
+
+    def close_sync(self) -> None:
+        """Close the pool of sync code (reopened on next use)."""
+        with self._sync_lock:
             pool, self._sync, self._sync_pool = self._sync_pool, None, None
-            await asyncio.to_thread(pool.close)
+        if pool is not None:
+            pool.close()
 
 
 # The pools ping a connection before lending it only when it has been idle a while: the
