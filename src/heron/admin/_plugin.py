@@ -1,0 +1,72 @@
+"""heron.admin as a plug-in: its pages under ``admin_url``, its checks, the audit
+of every write when ``admin_audit_writes`` is on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from heron.admin.settings import AdminSettings
+from heron.exceptions import ImproperlyConfigured
+from heron.plugins import Plugin
+
+if TYPE_CHECKING:
+    from heron.admin.sites import BoundSite
+    from heron.app import App
+
+__all__ = ["AdminPlugin", "plugin"]
+
+
+class AdminPlugin(Plugin):
+    """The admin's pages, checks and audit log."""
+
+    name = "heron.admin"
+    settings = AdminSettings
+
+    def __init__(self) -> None:
+        self._bound: BoundSite | None = None
+
+    def needs_request_context(self, app: App) -> bool:
+        return True  # its pages use db.async_session
+
+    def bound_site(self, app: App) -> BoundSite:
+        """The registry as this app serves it (made at startup)."""
+        if self._bound is None:
+            from heron.admin.auth_admin import register_auth_models
+            from heron.admin.sites import site
+
+            register_auth_models(app)
+            self._bound = site.bind(app)
+        return self._bound
+
+    def routes(self, app: App) -> None:
+        from heron.admin.views import add_routes
+        from heron.auth.guards import staff_required
+        from heron.routing import Router
+
+        url = app.settings.admin_url
+        if not url.startswith("/") or "{" in url:
+            raise ImproperlyConfigured(
+                f"admin_url {url!r} must be a path starting with '/' (such as '/admin/')",
+                id="heron.admin.E002")
+        router = Router(prefix=url.rstrip("/"), name="admin")
+        options = {"include_in_schema": False} if app.plugin("heron.openapi") else {}
+        add_routes(router, **options)
+        staff_required(router)
+        app.router.include(router)
+        if app.settings.admin_audit_writes:
+            from heron.admin.audit import install_write_audit
+
+            install_write_audit(app)
+
+    def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        if "heron.auth" not in app.plugins:
+            return [ImproperlyConfigured(
+                "heron.admin needs heron.auth for its users and permissions: "
+                'App(components=["heron.auth", "heron.admin"])', id="heron.admin.E001")]
+        from heron.admin.checks import check_site
+
+        return check_site(self.bound_site(app))
+
+
+plugin = AdminPlugin

@@ -1,0 +1,177 @@
+"""heron.auth's models in the admin: users (an add form with the password twice,
+validated and hashed; a password page), groups and their permissions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from heron.admin.options import ModelAdmin, display
+from heron.exceptions import HTTPException
+from heron.forms import ModelForm, ValidationError, field
+from heron.responses import Response
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.orm import Session
+
+    from heron.app import App
+    from heron.requests import Request
+
+__all__ = ["GroupAdmin", "UserAdmin", "register_auth_models"]
+
+
+def _password_errors(request: Request, raw: Mapping[str, Any], user: Any,
+                     first: str, second: str) -> None:
+    """Raise the first problem of a new password typed twice."""
+    from heron.auth.validators import PasswordValidationError, validate_password
+
+    if first != second:
+        raise ValidationError("The two passwords do not match.", field="password2")
+    attributes = {n: v for n in ("username", "email", "first_name", "last_name")
+                  if isinstance(v := getattr(user, n, None) or raw.get(n), str) and v}
+    try:
+        validate_password(first, request.app.settings, attributes)
+    except PasswordValidationError as exc:
+        raise ValidationError(" ".join(exc.messages), field="password1") from None
+
+
+class UserAddForm(ModelForm):
+    """The login name and a password typed twice."""
+
+    password1: str = field(widget="password", label="Password", strip=False)
+    password2: str = field(widget="password", label="Password confirmation", strip=False,
+                           help_text="Enter the same password again.")
+
+    def clean(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        if self.request is not None:
+            _password_errors(self.request, self.raw, None, data["password1"], data["password2"])
+        return None
+
+
+class UserAdmin(ModelAdmin):
+    """Users: the list with their flags, search by login name and email, filters by
+    flag and group; the password is never shown, only changed on its own page."""
+
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    readonly_fields = ("password_status", "last_login")
+    exclude = ("password",)
+
+    def __init__(self, model: type[Any], admin_site: Any) -> None:
+        super().__init__(model, admin_site)
+        login = model.USERNAME_FIELD
+        columns = [login] + [n for n in ("email", "first_name", "last_name", "is_staff")
+                             if n != login and hasattr(model, n)]
+        self.list_display = tuple(columns)  # type: ignore[misc]
+        self.search_fields = tuple(n for n in (login, "email", "first_name", "last_name")
+                                   if hasattr(model, n))  # type: ignore[misc]
+        self.ordering = (login,)  # type: ignore[misc]
+
+    @display(description="Password")
+    def password_status(self, obj: Any) -> str:
+        if obj is None or not obj.has_usable_password():
+            return "No password set."
+        return "Set (stored hashed; change it on the password page)."
+
+    def get_form(self, request: Request, obj: Any = None) -> type[ModelForm]:
+        if obj is not None:
+            return super().get_form(request, obj)
+        cache: dict[str, type[ModelForm]] = self.__dict__.setdefault("_add_form", {})
+        if "form" not in cache:
+            login = self.model.USERNAME_FIELD
+            meta = type("Meta", (), {"model": self.model, "fields": [login]})
+            cache["form"] = type("UserAddForm", (UserAddForm,), {"Meta": meta,
+                                                                 "__module__": __name__})
+        return cache["form"]
+
+    def get_fieldsets(self, request: Request, obj: Any = None) -> list[Any]:
+        if obj is None:
+            return [(None, {"fields": [self.model.USERNAME_FIELD, "password1", "password2"]})]
+        return super().get_fieldsets(request, obj)
+
+    def get_fields(self, request: Request, obj: Any = None) -> list[str]:
+        if obj is None:
+            return [self.model.USERNAME_FIELD, "password1", "password2"]
+        return super().get_fields(request, obj)
+
+    def save_model(self, request: Request, session: Session, obj: Any, form: ModelForm,
+                   change: bool) -> None:
+        from heron.auth.users import normalize_username
+
+        login = self.model.USERNAME_FIELD
+        setattr(obj, login, normalize_username(str(getattr(obj, login))))
+        if not change:
+            obj.set_password(form.data["password1"], request.app.settings)
+        super().save_model(request, session, obj, form, change)
+
+
+class GroupAdmin(ModelAdmin):
+    """Groups and the permissions their members get."""
+
+    list_display = ("name",)
+    search_fields = ("name",)
+    fields = ("name", "permissions")
+    ordering = ("name",)
+
+
+def register_auth_models(app: App) -> None:
+    """Register the app's user model and heron.auth's groups, unless the project did."""
+    if "heron.auth" not in app.plugins:
+        return
+    from heron.admin.sites import site
+    from heron.auth.models import Group
+    from heron.auth.users import get_user_model
+
+    user_model = get_user_model(app)
+    if not site.is_registered(user_model):
+        site.register(user_model, UserAdmin)
+    if not site.is_registered(Group):
+        site.register(Group, GroupAdmin)
+
+
+async def password_page(request: Request, component: str, model: str, pk: str) -> Response:
+    """Set a user's password (twice, validated, hashed): ``admin:user_password``."""
+    from heron.admin import views
+
+    admin = await views._admin_for(request, component, model)
+    if not isinstance(admin, UserAdmin):
+        raise HTTPException(404, "Only users have a password page.")
+    data = await request.form() if request.method == "POST" else None
+    errors: dict[str, str] = {}
+
+    def work(session: Session) -> Any:
+        from heron.admin.history import log_change
+
+        user = views._load(admin, request, session, pk)
+        views._refuse(admin.has_change_permission(request, user))
+        if data is None:
+            return user
+        first, second = str(data.get("password1") or ""), str(data.get("password2") or "")
+        try:
+            if not first:
+                raise ValidationError("Enter a new password.", field="password1")
+            _password_errors(request, {}, user, first, second)
+        except ValidationError as exc:
+            errors[exc.field or "password1"] = exc.message
+            return user
+        from heron.admin import audit
+
+        before = audit.snapshot(user)
+        user.set_password(first, request.app.settings)
+        session.flush()
+        log_change(admin, request, session, user, before, message="Password changed.")
+        return None
+
+    user = await views._run(work)
+    label = admin.object_repr(user) if user is not None else ""
+    if user is None:
+        await views._commit()
+        from heron.flash import flash
+        from heron.responses import RedirectResponse
+
+        flash(request, "The password was changed.", "success")
+        return RedirectResponse(request.url_for("admin:change", component=component,
+                                                model=model, pk=pk), 303)
+    return await views.render(request, admin, "password_change.html",
+                              status=422 if errors else 200, obj=user, errors=errors,
+                              title=f"Change password: {label}", obj_label=label)

@@ -1,0 +1,403 @@
+"""The change list: one page of a model's rows, searched, filtered, sorted and counted.
+
+Its query parameters: ``q`` the search, ``o`` the sort (column numbers from 1, ``-``
+for descending, comma-separated: ``o=-2,1``), ``p`` the page, ``all`` every row (up to
+``list_max_show_all``), the filters' own parameters, and ``<field>__year``,
+``__month``, ``__day`` for ``date_hierarchy``.  Any other parameter, or a bad
+value, is a 400 (:class:`~heron.admin.filters.IncorrectLookupParameters`).
+
+The rows of a page are read with the many-to-one paths of ``list_display`` loaded
+in the same query (or one per to-many path), so the number of queries does not grow
+with the rows shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from heron.admin.display import Column, column_for
+from heron.admin.filters import IncorrectLookupParameters, ListFilter, build_filter
+from heron.admin.lookups import FieldPathError, loader_options, order_column, resolve
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
+    from sqlalchemy import Select
+    from sqlalchemy.orm import Session
+
+    from heron.admin.options import ModelAdmin
+    from heron.requests import Request
+
+__all__ = ["ChangeList", "Header", "IncorrectLookupParameters"]
+
+SEARCH, ORDER, PAGE, ALL = "q", "o", "p", "all"
+_RESERVED = frozenset({SEARCH, ORDER, PAGE, ALL})
+_DATE_PARTS = ("year", "month", "day")
+
+
+@dataclass
+class Header:
+    """A column heading and its sort links."""
+
+    label: str
+    name: str
+    sortable: bool
+    sorted: bool = False
+    descending: bool = False
+    priority: int = 0
+    toggle_url: str = ""
+    remove_url: str = ""
+
+
+@dataclass
+class Result:
+    """One row of the page, ready to draw: its key, its name and its cells
+    (``(value, links to the change form)`` per column)."""
+
+    pk: str
+    label: str
+    cells: list[tuple[str | Markup, bool]]
+    obj: Any
+
+
+@dataclass
+class DateLink:
+    label: str
+    url: str
+
+
+class ChangeList:
+    """One page of ``admin``'s rows for ``request``'s query parameters.
+
+    Build it with :meth:`load` (sync, on a Session).  Raises
+    :class:`IncorrectLookupParameters` for parameters it cannot use.
+    """
+
+    def __init__(self, admin: ModelAdmin, request: Request,
+                 params: Mapping[str, str] | None = None) -> None:
+        self.admin = admin
+        self.request = request
+        self.params: dict[str, str] = dict(params if params is not None
+                                           else request.query_params.items())
+        self.columns: list[Column] = [column_for(admin, entry)
+                                      for entry in admin.get_list_display(request)]
+        self.link_columns = set(admin.get_list_display_links(request, admin.list_display))
+        self.search = self.params.get(SEARCH, "").strip()
+        self.filters: list[ListFilter] = [
+            build_filter(spec, admin.model, self.params, admin, request)
+            for spec in admin.get_list_filter(request)]
+        self.ordering = self._ordering()
+        self.show_all = ALL in self.params
+        self.page_number = self._page_number()
+        self.rows: list[Any] = []
+        self.results: list[Result] = []
+        self.result_count = 0
+        self.full_count: int | None = None
+        self.estimated = False
+        self.date_links: list[DateLink] = []
+        self.date_crumbs: list[DateLink] = []
+        self._check_parameters()
+
+    # -- parameters --------------------------------------------------------------
+
+    def _check_parameters(self) -> None:
+        known = set(_RESERVED)
+        for each in self.filters:
+            known.update(each.expected_parameters())
+        if self.admin.date_hierarchy:
+            known.update(f"{self.admin.date_hierarchy}__{part}" for part in _DATE_PARTS)
+        unknown = sorted(set(self.params) - known)
+        if unknown:
+            raise IncorrectLookupParameters(f"Unknown parameter {unknown[0]!r}")
+        if any("\x00" in value for value in self.params.values()):
+            raise IncorrectLookupParameters("A parameter holds a NUL character")
+
+    def _page_number(self) -> int:
+        raw = self.params.get(PAGE, "1")
+        if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+            raise IncorrectLookupParameters(f"Page {raw!r} is not a page number")
+        return int(raw)
+
+    def _ordering(self) -> list[tuple[int, bool]]:
+        """``[(column index, descending)]`` from ``o``."""
+        raw = self.params.get(ORDER)
+        if raw is None:
+            return []
+        found: list[tuple[int, bool]] = []
+        for part in raw.split(","):
+            descending = part.startswith("-")
+            number = part.lstrip("-")
+            if not number.isdigit() or len(number) > 4:
+                raise IncorrectLookupParameters(f"Sort {raw!r} is not a list of column numbers")
+            index = int(number) - 1
+            if not 0 <= index < len(self.columns) or self.columns[index].order is None:
+                raise IncorrectLookupParameters(f"Column {number} cannot be sorted by")
+            if index not in [i for i, _ in found]:
+                found.append((index, descending))
+        return found
+
+    def url(self, **changes: Any) -> str:
+        """The query string of this list with ``changes`` (``None`` removes one);
+        the page number goes unless it is among the changes."""
+        params = {k: v for k, v in self.params.items() if k != PAGE}
+        for key, value in changes.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = str(value)
+        return "?" + urlencode(params) if params else "?"
+
+    @property
+    def has_active_filters(self) -> bool:
+        return any(each.is_active() for each in self.filters)
+
+    def clear_filters_url(self) -> str:
+        """This list without its filters (the search and sort kept)."""
+        names: dict[str, None] = {}
+        for each in self.filters:
+            names.update(dict.fromkeys(each.expected_parameters()))
+        return self.url(**names)
+
+    @property
+    def query_string(self) -> str:
+        """The list's filters, search and sort (no page): kept across a change form."""
+        return urlencode({k: v for k, v in self.params.items() if k != PAGE})
+
+    # -- the query ------------------------------------------------------------------
+
+    def filtered(self) -> Select[Any]:
+        """The admin's rows with the search, the filters and the date drill-down applied."""
+        from heron.admin.search import search_condition
+
+        statement = self.admin.get_queryset(self.request)
+        for each in self.filters:
+            statement = each.apply(statement)
+        if self.search:
+            fields = self.admin.get_search_fields(self.request)
+            condition = search_condition(self.admin.model, fields, self.search,
+                                         self._dialect_name())
+            if condition is not None:
+                statement = statement.where(condition)
+        return self._date_filtered(statement)
+
+    def _dialect_name(self) -> str:
+        from heron.db import db
+
+        state = db.state(self.request.app)
+        return str(state.engine().dialect.name)
+
+    def _date_filtered(self, statement: Select[Any]) -> Select[Any]:
+        field = self.admin.date_hierarchy
+        if not field:
+            return statement
+        start, end = self._date_range()
+        if start is None or end is None:
+            return statement
+        column = resolve(self.admin.model, field).attribute
+        if _is_datetime(column):
+            start = dt.datetime.combine(start, dt.time(), dt.UTC)  # type: ignore[assignment]
+            end = dt.datetime.combine(end, dt.time(), dt.UTC)  # type: ignore[assignment]
+        return statement.where(column >= start, column < end)
+
+    def _date_parts(self) -> list[int]:
+        field = self.admin.date_hierarchy
+        parts: list[int] = []
+        for part in _DATE_PARTS:
+            raw = self.params.get(f"{field}__{part}")
+            if raw is None:
+                break
+            if not raw.isdigit() or len(raw) > 4:
+                raise IncorrectLookupParameters(f"{part} {raw!r} is not a number")
+            parts.append(int(raw))
+        return parts
+
+    def _date_range(self) -> tuple[dt.date | None, dt.date | None]:
+        parts = self._date_parts()
+        try:
+            if len(parts) == 1:
+                return dt.date(parts[0], 1, 1), dt.date(parts[0] + 1, 1, 1)
+            if len(parts) == 2:
+                start = dt.date(parts[0], parts[1], 1)
+                return start, (start + dt.timedelta(days=32)).replace(day=1)
+            if len(parts) == 3:
+                start = dt.date(*parts)
+                return start, start + dt.timedelta(days=1)
+        except (ValueError, OverflowError):
+            raise IncorrectLookupParameters("The date drill-down names no real date") from None
+        return None, None
+
+    def ordered(self, statement: Select[Any]) -> Select[Any]:
+        """``statement`` sorted by the chosen columns, then the default ordering, then
+        the primary key (so that pages never overlap)."""
+        from sqlalchemy import inspect
+
+        paths: list[tuple[str, bool]] = [(self.columns[i].order or "", desc)
+                                         for i, desc in self.ordering]
+        for entry in self.admin.get_ordering(self.request):
+            paths.append((entry.lstrip("-"), entry.startswith("-")))
+        keys = []
+        for path, descending in paths:
+            try:
+                joins, column = order_column(resolve(self.admin.model, path))
+            except FieldPathError as exc:
+                raise IncorrectLookupParameters(str(exc)) from None
+            for target, onclause in joins:
+                statement = statement.outerjoin(target, onclause)
+            keys.append(column.desc() if descending else column.asc())
+        primary = inspect(self.admin.model).primary_key
+        has_ordering = bool(paths)
+        keys += [c.asc() if has_ordering else c.desc() for c in primary]
+        return statement.order_by(*keys)
+
+    def load(self, session: Session) -> ChangeList:
+        """Run the queries: the count(s), the page of rows, the filters' choices."""
+        from sqlalchemy import func, select
+
+        statement = self.filtered()
+        for each in self.filters:
+            each.load(session)
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        self.estimated, self.result_count = self._count(session, counted)
+        if self._narrowed() and self.admin.show_full_result_count:
+            everything = self.admin.get_queryset(self.request).order_by(None).subquery()
+            self.full_count = session.scalar(select(func.count()).select_from(everything)) or 0
+        per_page = self.per_page
+        if not self.show_all and (self.page_number - 1) * per_page >= max(self.result_count, 1):
+            if self.page_number > 1:
+                raise IncorrectLookupParameters(f"There is no page {self.page_number}")
+        page = self.ordered(statement).options(*self._loaders())
+        if self.show_all:
+            page = page.limit(self.admin.list_max_show_all)
+        else:
+            page = page.limit(per_page).offset((self.page_number - 1) * per_page)
+        self.rows = list(session.scalars(page).unique())
+        from heron.admin.history import object_id
+
+        # Cells are computed here, in the database's context: a column may read a
+        # relationship that is not loaded yet (drawing happens after, with no session).
+        self.results = [Result(object_id(row), self.admin.object_repr(row), self.cells(row), row)
+                        for row in self.rows]
+        if self.admin.date_hierarchy:
+            self._load_dates(session, statement)
+        return self
+
+    def _count(self, session: Session, counted: Select[Any]) -> tuple[bool, int]:
+        limit = self.request.app.settings.admin_estimate_count_above
+        if limit and not self._narrowed() and session.bind is not None \
+                and session.bind.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            table = self.admin.model.__table__.name
+            estimate = session.scalar(text(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:t)"),
+                {"t": table})
+            if estimate is not None and estimate > limit:
+                return True, int(estimate)
+        return False, session.scalar(counted) or 0
+
+    def _narrowed(self) -> bool:
+        return bool(self.search) or any(f.is_active() for f in self.filters) \
+            or bool(self._date_parts())
+
+    def _loaders(self) -> list[Any]:
+        chosen = self.admin.list_select_related
+        if chosen is False:
+            return []
+        if chosen is True:
+            paths = [c.name for c in self.columns if "__" in c.name]
+        else:
+            paths = list(chosen)
+        try:
+            return loader_options(self.admin.model, paths)
+        except FieldPathError:
+            return []
+
+    def _load_dates(self, session: Session, statement: Select[Any]) -> None:
+        from sqlalchemy import extract, func, select
+
+        field = self.admin.date_hierarchy or ""
+        column = resolve(self.admin.model, field).attribute
+        parts = self._date_parts()
+        names = [f"{field}__{part}" for part in _DATE_PARTS]
+        self.date_crumbs = [DateLink("All dates", self.url(**dict.fromkeys(names)))]
+        for depth, value in enumerate(parts):
+            label = str(value) if depth != 1 else dt.date(2000, value, 1).strftime("%B") \
+                if 1 <= value <= 12 else str(value)
+            keep = {names[i]: parts[i] for i in range(depth + 1)}
+            drop = dict.fromkeys(names[depth + 1:])
+            self.date_crumbs.append(DateLink(label, self.url(**keep, **drop)))
+        if len(parts) >= 3:
+            return
+        level = _DATE_PARTS[len(parts)]
+        inner = statement.order_by(None).subquery()
+        part = extract(level, inner.c[column.key])
+        values = session.scalars(select(func.distinct(part)).where(part.is_not(None))
+                                 .order_by(part).limit(400)).all()
+        for value in values:
+            number = int(value)
+            label = dt.date(2000, number, 1).strftime("%B") if level == "month" else str(number)
+            keep = {names[i]: parts[i] for i in range(len(parts))}
+            self.date_links.append(DateLink(label, self.url(**keep, **{names[len(parts)]: number})))
+
+    # -- for the page ------------------------------------------------------------
+
+    @property
+    def per_page(self) -> int:
+        return max(1, int(self.admin.list_per_page))
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.result_count // self.per_page))
+
+    def page_links(self) -> list[int | None]:
+        """Page numbers for the pager, ``None`` where numbers are skipped."""
+        pages, current = self.pages, self.page_number
+        wanted = sorted({1, 2, pages - 1, pages, *range(current - 2, current + 3)})
+        numbers: list[int | None] = []
+        last = 0
+        for number in wanted:
+            if 1 <= number <= pages:
+                if last and number - last > 1:
+                    numbers.append(None)
+                numbers.append(number)
+                last = number
+        return numbers
+
+    @property
+    def can_show_all(self) -> bool:
+        return not self.show_all and self.pages > 1 \
+            and self.result_count <= self.admin.list_max_show_all
+
+    def headers(self) -> list[Header]:
+        heads = []
+        positions = {index: n for n, (index, _) in enumerate(self.ordering)}
+        for index, column in enumerate(self.columns):
+            head = Header(column.label, column.name, column.order is not None)
+            if head.sortable:
+                current = dict(self.ordering)
+                head.sorted = index in current
+                head.descending = current.get(index, False)
+                head.priority = positions.get(index, -1) + 1
+                first = [(index, not head.descending if head.sorted else False)]
+                rest = [(i, d) for i, d in self.ordering if i != index]
+                head.toggle_url = self.url(o=_order_param(first + rest))
+                head.remove_url = self.url(o=_order_param(rest) or None)
+            heads.append(head)
+        return heads
+
+    def cells(self, obj: Any) -> list[tuple[str | Markup, bool]]:
+        """``(value, links to the change form)`` of each column for ``obj``."""
+        return [(column.cell(obj), column.name in self.link_columns) for column in self.columns]
+
+
+def _order_param(ordering: list[tuple[int, bool]]) -> str:
+    return ",".join(f"{'-' if desc else ''}{index + 1}" for index, desc in ordering)
+
+
+def _is_datetime(column: Any) -> bool:
+    from sqlalchemy import DateTime
+
+    return isinstance(getattr(column, "type", None), DateTime)

@@ -1,0 +1,125 @@
+// heron.admin: small progressive enhancements; every page works without them.
+// Loaded as a file (no inline script), so it runs under heron's default CSP.
+(function () {
+  "use strict";
+
+  function changelist() {
+    var toggle = document.getElementById("action-toggle");
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("input.action-select"));
+    var counters = document.querySelectorAll(".action-counter");
+    function update() {
+      var n = boxes.filter(function (b) { return b.checked; }).length;
+      boxes.forEach(function (b) { b.closest("tr").classList.toggle("selected", b.checked); });
+      counters.forEach(function (c) { c.textContent = n + " of " + c.dataset.total + " selected"; });
+      if (toggle) { toggle.checked = n > 0 && n === boxes.length; toggle.indeterminate = n > 0 && n < boxes.length; }
+    }
+    boxes.forEach(function (b) { b.addEventListener("change", update); });
+    if (toggle) {
+      toggle.addEventListener("change", function () {
+        boxes.forEach(function (b) { b.checked = toggle.checked; });
+        update();
+      });
+    }
+    update();
+  }
+
+  function renumber(group) {
+    var rows = group.querySelectorAll(".inline-row:not(.empty-form)");
+    group.querySelector(".inline-total").value = rows.length;
+  }
+
+  function inlines() {
+    document.querySelectorAll(".inline-group").forEach(function (group) {
+      var prefix = group.dataset.prefix;
+      var template = group.querySelector(".empty-form");
+      var add = group.querySelector(".inline-add");
+      if (!template || !add) { return; }
+      add.addEventListener("click", function () {
+        var index = group.querySelectorAll(".inline-row:not(.empty-form)").length;
+        var row = template.cloneNode(true);
+        row.hidden = false;
+        row.classList.remove("empty-form");
+        row.innerHTML = row.innerHTML.split(prefix + "-__prefix__-").join(prefix + "-" + index + "-")
+          .split("id_" + prefix + "-__prefix__-").join("id_" + prefix + "-" + index + "-");
+        template.parentNode.insertBefore(row, template);
+        renumber(group);
+        var first = row.querySelector("input:not([type=hidden]), select, textarea");
+        if (first) { first.focus(); }
+      });
+      group.addEventListener("click", function (event) {
+        var button = event.target.closest(".inline-remove");
+        if (!button) { return; }
+        var row = button.closest(".inline-row");
+        // A new row goes; rows after it keep their numbers, so empty it instead of
+        // renumbering every field.
+        row.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(function (f) {
+          if (f.type === "checkbox") { f.checked = false; } else { f.value = ""; }
+        });
+        row.hidden = true;
+      });
+    });
+  }
+
+  function slugify(text) {
+    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 50);
+  }
+
+  function prepopulated() {
+    document.querySelectorAll("[data-prepopulate]").forEach(function (target) {
+      var form = target.form;
+      var sources = target.dataset.prepopulate.split(",").map(function (name) {
+        return form.querySelector("[name='" + target.name.replace(/[^-]*$/, "") + name + "']")
+          || form.querySelector("[name='" + name + "']");
+      }).filter(Boolean);
+      var touched = target.value !== "";
+      target.addEventListener("input", function () { touched = target.value !== ""; });
+      sources.forEach(function (source) {
+        source.addEventListener("input", function () {
+          if (touched) { return; }
+          target.value = slugify(sources.map(function (s) { return s.value; }).join(" "));
+        });
+      });
+    });
+  }
+
+  function autocomplete() {
+    document.querySelectorAll("select.autocomplete[data-autocomplete]").forEach(function (select) {
+      var search = document.createElement("input");
+      search.type = "search";
+      search.className = "autocomplete-search";
+      search.placeholder = "Type to search";
+      search.setAttribute("aria-label", "Search " + (select.labels[0] ? select.labels[0].textContent : "rows"));
+      select.parentNode.insertBefore(search, select);
+      var timer = null;
+      search.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          var url = select.dataset.autocomplete + "?term=" + encodeURIComponent(search.value);
+          fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+            .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+            .then(function (data) {
+              var current = select.value;
+              Array.prototype.slice.call(select.options).forEach(function (o) {
+                if (o.value && o.value !== current) { o.remove(); }
+              });
+              data.results.forEach(function (item) {
+                if (item.id === current) { return; }
+                var option = document.createElement("option");
+                option.value = item.id;
+                option.textContent = item.text;
+                select.appendChild(option);
+              });
+            });
+        }, 250);
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    changelist();
+    inlines();
+    prepopulated();
+    autocomplete();
+  });
+})();
