@@ -57,15 +57,18 @@ class UserAdmin(ModelAdmin):
     readonly_fields = ("password_status", "last_login")
     exclude = ("password",)
 
-    def __init__(self, model: type[Any], admin_site: Any) -> None:
-        super().__init__(model, admin_site)
+    @classmethod
+    def for_model(cls, model: type[Any]) -> type[UserAdmin]:
+        """This admin with columns, search and order fitting ``model``'s fields."""
         login = model.USERNAME_FIELD
-        columns = [login] + [n for n in ("email", "first_name", "last_name", "is_staff")
-                             if n != login and hasattr(model, n)]
-        self.list_display = tuple(columns)  # type: ignore[misc]
-        self.search_fields = tuple(n for n in (login, "email", "first_name", "last_name")
-                                   if hasattr(model, n))  # type: ignore[misc]
-        self.ordering = (login,)  # type: ignore[misc]
+        names = ("email", "first_name", "last_name")
+        return type(cls.__name__, (cls,), {
+            "list_display": (login, *[n for n in (*names, "is_staff")
+                                      if n != login and hasattr(model, n)]),
+            "search_fields": (login, *[n for n in names if n != login and hasattr(model, n)]),
+            "ordering": (login,),
+            "__module__": cls.__module__,
+        })
 
     @display(description="Password")
     def password_status(self, obj: Any) -> str:
@@ -89,7 +92,7 @@ class UserAdmin(ModelAdmin):
             return [(None, {"fields": [self.model.USERNAME_FIELD, "password1", "password2"]})]
         return super().get_fieldsets(request, obj)
 
-    def get_fields(self, request: Request, obj: Any = None) -> list[str]:
+    def get_fields(self, request: Request | None, obj: Any = None) -> list[str]:
         if obj is None:
             return [self.model.USERNAME_FIELD, "password1", "password2"]
         return super().get_fields(request, obj)
@@ -124,7 +127,7 @@ def register_auth_models(app: App) -> None:
 
     user_model = get_user_model(app)
     if not site.is_registered(user_model):
-        site.register(user_model, UserAdmin)
+        site.register(user_model, UserAdmin.for_model(user_model))
     if not site.is_registered(Group):
         site.register(Group, GroupAdmin)
 

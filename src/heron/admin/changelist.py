@@ -265,9 +265,8 @@ class ChangeList:
             everything = self.admin.get_queryset(self.request).order_by(None).subquery()
             self.full_count = session.scalar(select(func.count()).select_from(everything)) or 0
         per_page = self.per_page
-        if not self.show_all and (self.page_number - 1) * per_page >= max(self.result_count, 1):
-            if self.page_number > 1:
-                raise IncorrectLookupParameters(f"There is no page {self.page_number}")
+        # A page past the end (a link from before a filter or a delete) shows the last.
+        self.page_number = min(self.page_number, self.pages)
         page = self.ordered(statement).options(*self._loaders())
         if self.show_all:
             page = page.limit(self.admin.list_max_show_all)
@@ -306,10 +305,8 @@ class ChangeList:
         chosen = self.admin.list_select_related
         if chosen is False:
             return []
-        if chosen is True:
-            paths = [c.name for c in self.columns if "__" in c.name]
-        else:
-            paths = list(chosen)
+        paths = [c.name for c in self.columns if "__" in c.name] if chosen is True \
+            else list(chosen)
         try:
             return loader_options(self.admin.model, paths)
         except FieldPathError:

@@ -31,7 +31,7 @@ def check_site(site: BoundSite) -> list[ImproperlyConfigured]:
 
 def _guarded(admin: BaseModelAdmin, found: Iterator[Problem]) -> list[Problem]:
     """The problems ``found`` yields; an option so wrong that checking it fails is one too."""
-    problems = []
+    problems: list[Problem] = []
     try:
         problems.extend(found)
     except Exception as exc:  # an option of the wrong type altogether
@@ -56,7 +56,7 @@ def _model_admin_problems(admin: ModelAdmin, site: BoundSite) -> Iterator[Proble
         if name not in shown:
             yield Problem(f"list_display_links of {where} names {name!r}, which is not in "
                           "list_display", id="heron.admin.E011")
-    links = set(admin.get_list_display_links(None, admin.list_display))  # type: ignore[arg-type]
+    links = set(admin.get_list_display_links(None, admin.list_display))
     for name in admin.list_editable:
         if name not in shown or name in links or name not in editable_fields(admin.model):
             yield Problem(f"list_editable of {where} names {name!r}: it must be an editable "
@@ -105,8 +105,7 @@ def _form_problems(admin: BaseModelAdmin) -> Iterator[Problem]:
             column_for(admin, name)
         except ValueError as exc:
             yield Problem(f"readonly_fields of {where}: {exc}", id="heron.admin.E017")
-    named = admin.get_fields(None, None) if admin.fields or admin.fieldsets \
-        else []  # type: ignore[arg-type]
+    named = admin.get_fields(None, None) if admin.fields or admin.fieldsets else []
     declared = set(admin.form.field_specs()) if admin.form is not None \
         and isinstance(admin.form, type) and issubclass(admin.form, ModelForm) \
         and getattr(admin.form.Meta, "model", None) is not None else set()

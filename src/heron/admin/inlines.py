@@ -49,7 +49,8 @@ def parent_relationship(inline: InlineModelAdmin) -> RelationshipProperty[Any]:
         hint = "" if not found else "; set fk_name to choose"
         raise ValueError(f"{type(inline).__name__}: {inline.model.__name__} has {what} "
                          f"many-to-one relationship to {inline.parent_model.__name__}{hint}")
-    return found[0]
+    chosen: RelationshipProperty[Any] = found[0]
+    return chosen
 
 
 @dataclass
@@ -150,7 +151,9 @@ class InlineFormSet:
     def save(self, session: Session, parent: Any) -> tuple[list[Any], list[Any], list[Any]]:
         """Store the rows (after :meth:`is_valid`): ``(added, changed, deleted)``."""
         relation = parent_relationship(self.inline)
-        added, changed, deleted = [], [], []
+        added: list[Any] = []
+        changed: list[Any] = []
+        deleted: list[Any] = []
         for row in self.rows:
             if row.blank:
                 continue

@@ -9,7 +9,7 @@ it per request or per object.  Database work in the hooks takes a sync
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -36,9 +36,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 Fieldset = tuple[str | None, Mapping[str, Any]]
 
 
-def display(function: F | None = None, *, description: str | None = None,
+@overload
+def display(function: F, /) -> F: ...
+@overload
+def display(*, description: str | None = None, boolean: bool = False,
+            ordering: str | None = None, empty_value: str | None = None
+            ) -> Callable[[F], F]: ...
+def display(function: F | None = None, /, *, description: str | None = None,
             boolean: bool = False, ordering: str | None = None,
-            empty_value: str | None = None) -> Any:
+            empty_value: str | None = None) -> F | Callable[[F], F]:
     """Mark a callable of ``list_display`` or ``readonly_fields`` with how it shows.
 
     >>> @display(description="Published?", boolean=True, ordering="published_at")
@@ -64,8 +70,14 @@ def display(function: F | None = None, *, description: str | None = None,
     return decorate(function) if function is not None else decorate
 
 
-def action(function: F | None = None, *, description: str | None = None,
-           permissions: Sequence[str] = ("change",), confirm: bool = False) -> Any:
+@overload
+def action(function: F, /) -> F: ...
+@overload
+def action(*, description: str | None = None, permissions: Sequence[str] = ("change",),
+           confirm: bool = False) -> Callable[[F], F]: ...
+def action(function: F | None = None, /, *, description: str | None = None,
+           permissions: Sequence[str] = ("change",),
+           confirm: bool = False) -> F | Callable[[F], F]:
     """Mark a callable of ``actions``: ``func(model_admin, request, session, rows)``.
 
     It runs on the rows the user ticked (a list of model instances) inside the
@@ -76,8 +88,8 @@ def action(function: F | None = None, *, description: str | None = None,
     """
 
     def decorate(func: F) -> F:
-        func.short_description = description or \
-            func.__name__.replace("_", " ").capitalize()  # type: ignore[attr-defined]
+        label = description or func.__name__.replace("_", " ").capitalize()
+        func.short_description = label  # type: ignore[attr-defined]
         func.allowed_permissions = tuple(permissions)  # type: ignore[attr-defined]
         func.confirm = confirm  # type: ignore[attr-defined]
         return func
@@ -114,8 +126,8 @@ class BaseModelAdmin:
     empty_value_display: ClassVar[str] = "-"
     #: The model's names on pages (default: made from its class name; a model may set
     #: ``__verbose_name__`` and ``__verbose_name_plural__``).
-    verbose_name: str | None = None
-    verbose_name_plural: str | None = None
+    verbose_name: str = ""
+    verbose_name_plural: str = ""
 
     model: type[Any]
     admin_site: BoundSite
@@ -150,7 +162,7 @@ class BaseModelAdmin:
 
         return select(self.model)
 
-    def get_fields(self, request: Request, obj: Any = None) -> list[str]:
+    def get_fields(self, request: Request | None, obj: Any = None) -> list[str]:
         """The form's fields (those of ``fieldsets`` when it is set)."""
         if self.fieldsets:
             return [name for _, options in self.fieldsets
@@ -168,7 +180,7 @@ class BaseModelAdmin:
             return list(self.fieldsets)
         return [(None, {"fields": self.get_fields(request, obj)})]
 
-    def get_readonly_fields(self, request: Request, obj: Any = None) -> Sequence[str]:
+    def get_readonly_fields(self, request: Request | None, obj: Any = None) -> Sequence[str]:
         """Fields shown without an input."""
         return self.readonly_fields
 
@@ -274,7 +286,7 @@ class ModelAdmin(BaseModelAdmin):
     def get_list_display(self, request: Request) -> Sequence[str | Callable[..., Any]]:
         return self.list_display
 
-    def get_list_display_links(self, request: Request,
+    def get_list_display_links(self, request: Request | None,
                                list_display: Sequence[str | Callable[..., Any]]) -> list[str]:
         """The columns that link to the change form."""
         if self.list_display_links is None:
@@ -296,15 +308,21 @@ class ModelAdmin(BaseModelAdmin):
         return [inline(self.model, self.admin_site) for inline in self.inlines]
 
     def get_actions(self, request: Request) -> dict[str, tuple[Callable[..., Any], str, str]]:
-        """``{name: (function, name, description)}`` the user may run."""
+        """``{name: (function, name, description)}`` the user may run; each function
+        is called as ``function(request, session, rows)``."""
+        import functools
+
         from heron.admin.actions import delete_selected
 
         if self.actions is None:
             return {}
         found: dict[str, tuple[Callable[..., Any], str, str]] = {}
         for item in (delete_selected, *self.actions):
-            func = getattr(self, item) if isinstance(item, str) else item
-            name = item if isinstance(item, str) else item.__name__
+            if isinstance(item, str):
+                func, name = getattr(self, item), item
+            else:  # a function of (model_admin, request, session, rows)
+                func = functools.update_wrapper(functools.partial(item, self), item)
+                name = item.__name__
             wanted = getattr(func, "allowed_permissions", ("change",))
             if all(self.has_action_permission(request, perm) for perm in wanted):
                 found[name] = (func, name, getattr(func, "short_description", name))

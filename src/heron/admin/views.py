@@ -225,7 +225,7 @@ def _editable_forms(request: Request, admin: ModelAdmin, session: Session, rows:
                     data: Mapping[str, Any] | None) -> dict[str, Any]:
     from heron.forms import ModelForm
 
-    names = [n for n in admin.list_editable]
+    names = list(admin.list_editable)
     meta = type("Meta", (), {"model": admin.model, "fields": names})
     form_class = type(f"{admin.model.__name__}ListForm", (ModelForm,), {"Meta": meta})
     forms = {}
@@ -308,7 +308,7 @@ async def _run_action(request: Request, admin: ModelAdmin, form: FormData) -> Re
             if not plan_deletion(admin, request, session, rows).allowed:
                 raise HTTPException(403, "These rows cannot be deleted: related rows "
                                          "block it or need a permission you do not have.")
-        return len(rows), func(admin, request, session, rows)
+        return len(rows), func(request, session, rows)
 
     try:
         count, result = await _run(run)
@@ -341,8 +341,8 @@ async def _change_form(request: Request, admin: ModelAdmin, pk: str | None) -> R
 
     data = await request.form() if request.method == "POST" else None
     saving_as_new = data is not None and data.get("_saveasnew") is not None and admin.save_as
-    filters = _safe_filters((data or {}).get(FILTERS_FIELD)
-                            or request.query_params.get(FILTERS_FIELD))
+    sent = data.get(FILTERS_FIELD) if data is not None else None
+    filters = _safe_filters(sent or request.query_params.get(FILTERS_FIELD))
 
     def work(session: Session) -> dict[str, Any]:
         obj = _load(admin, request, session, pk) if pk is not None else None
@@ -368,7 +368,7 @@ async def _change_form(request: Request, admin: ModelAdmin, pk: str | None) -> R
         if data is None:
             return result
         valid = form.is_valid()
-        valid = all([formset.is_valid() for formset in inlines]) and valid
+        valid = all([formset.is_valid() for formset in inlines]) and valid  # noqa: C419 (each)
         if not valid:
             return result
         before = audit.snapshot(editing_obj) if editing_obj is not None else None
