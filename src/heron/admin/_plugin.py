@@ -29,6 +29,14 @@ class AdminPlugin(Plugin):
     def needs_request_context(self, app: App) -> bool:
         return True  # its pages use db.async_session
 
+    def setup(self, app: App) -> None:
+        # Installed when the app is made, so that commands and task workers are audited
+        # too; apps that leave the setting off add no listener to their flushes.
+        if app.settings.admin_audit_writes:
+            from heron.admin.audit import install_write_audit
+
+            install_write_audit(app)
+
     def bound_site(self, app: App) -> BoundSite:
         """The registry as this app serves it (made at startup)."""
         if self._bound is None:
@@ -54,10 +62,6 @@ class AdminPlugin(Plugin):
         add_routes(router, **options)
         staff_required(router)
         app.router.include(router)
-        if app.settings.admin_audit_writes:
-            from heron.admin.audit import install_write_audit
-
-            install_write_audit(app)
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         if "heron.auth" not in app.plugins:

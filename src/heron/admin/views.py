@@ -134,12 +134,14 @@ async def render(request: Request, admin: ModelAdmin | None, name: str, status: 
                      f"admin/{admin.component}/{name}"]
         values.setdefault("opts", admin)
     templates = request.app.templates
-    template = templates.async_env.select_template(names)
+    # Jinja's sync renderer: several times faster than its async one on a page of 100
+    # rows, and every value the page shows was read from the database before this.
+    template = templates.env.select_template(names)
     values.setdefault("site", bound_site(request))
     values.setdefault("site_title", request.app.settings.admin_site_title)
     values.setdefault("nav", _nav(request))
     values.setdefault("row_pk", object_id)
-    body = await template.render_async(templates.context(request, values))
+    body = template.render(templates.context(request, values))
     return HTMLResponse(body, status, {"cache-control": "no-store"})
 
 
@@ -490,7 +492,8 @@ async def history(request: Request, component: str, model: str, pk: str) -> Resp
     def work(session: Session) -> tuple[Any, list[Any], str]:
         obj = _load(admin, request, session, pk)
         _refuse(admin.has_view_permission(request, obj))
-        return obj, audit.entries_for(session, admin.model, object_id(obj)), \
+        return obj, audit.entries_for(session, admin.model, object_id(obj),
+                                      component=admin.component), \
             admin.object_repr(obj)
 
     obj, entries, label = await _run(work)
