@@ -309,11 +309,21 @@ class ChangeList:
             or bool(self._date_parts())
 
     def _loaders(self) -> list[Any]:
+        """Loader options for the relationships the columns read (``list_select_related``)."""
         chosen = self.admin.list_select_related
         if chosen is False:
             return []
-        paths = [c.name for c in self.columns if "__" in c.name] if chosen is True \
-            else list(chosen)
+        if chosen is True:
+            paths = []
+            for column in self.columns:
+                try:
+                    lookup = resolve(self.admin.model, column.name)
+                    if lookup.relationships or lookup.column is None:
+                        paths.append(column.name)
+                except FieldPathError:
+                    continue  # a callable or an attribute: nothing to load ahead
+        else:
+            paths = list(chosen)
         try:
             return loader_options(self.admin.model, paths)
         except FieldPathError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from heron.admin.display import Column, column_for
+from heron.admin.columns import Column, column_for
 from heron.forms import ModelForm, Widget
 from heron.forms.options import FormField
 
@@ -67,14 +67,19 @@ def _make_form(admin: BaseModelAdmin, names: tuple[str, ...],
             namespace[name] = FormField(attrs={"data-prepopulate": ",".join(sources)})
     if lazy:
         namespace["choices_query"] = _chosen_rows_only(frozenset(lazy))
-    targets = {}
-    for name in admin.autocomplete_fields:
+    targets, lookups = {}, {}
+    for name in (*admin.autocomplete_fields, *admin.raw_id_fields):
         related = _related_model(admin.model, name)
         other = admin.admin_site.by_model.get(related) if related is not None else None
-        if other is not None:
-            targets[name] = request.url_for("admin:autocomplete", component=other.component,
-                                            model=other.model_name)
+        if other is None:
+            continue
+        where = {"component": other.component, "model": other.model_name}
+        if name in admin.autocomplete_fields:
+            targets[name] = request.url_for("admin:autocomplete", **where)
+        else:
+            lookups[name] = request.url_for("admin:changelist", **where)
     namespace["autocomplete_urls"] = targets
+    namespace["raw_id_urls"] = lookups
     form = type(f"{admin.model.__name__}AdminForm", (base,), namespace)
     return form
 
@@ -109,6 +114,8 @@ def _chosen_rows_only(names: frozenset[str]) -> Any:
             key = column.type.python_type(wanted)
         except (TypeError, ValueError, NotImplementedError):
             return query.where(false())
+        if isinstance(key, int) and not -(2**63) <= key < 2**63:
+            return query.where(false())  # no row has it, and drivers overflow on it
         return query.where(column == key)
 
     return choices_query

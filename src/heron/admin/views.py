@@ -57,7 +57,7 @@ def bound_site(request: Request) -> BoundSite:
 
 async def _user(request: Request) -> Any:
     user = await request.auser()
-    if hasattr(user, "aget_all_permissions"):
+    if hasattr(user, "aget_all_permissions") and not user.is_superuser:
         await user.aget_all_permissions()  # has_perm then answers from memory
     return user
 
