@@ -132,9 +132,12 @@ def _label_of(admin: ModelAdmin, model: type[Any]) -> str:
     other = admin.admin_site.by_model.get(model)
     if other is not None:
         return str(other.verbose_name_plural)
+    from heron.admin.options import _plural
     from heron.forms._model_fields import model_label
 
-    return model_label(model)[0]
+    # plural, as a registered model's label is: groups are counted ("Chapters (2)")
+    return str(getattr(model, "__verbose_name_plural__", None)
+               or _plural(model_label(model)[0]))
 
 
 def _may_delete(admin: ModelAdmin, request: Request, model: type[Any]) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from heron.admin.display import column_for
+from heron.admin.columns import column_for
 from heron.admin.forms import editable_fields
 from heron.admin.lookups import FieldPathError, resolve
 from heron.admin.options import BaseModelAdmin, InlineModelAdmin, ModelAdmin

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from heron.admin.display import Column, column_for
+from heron.admin.columns import Column, column_for
 from heron.responses import StreamingResponse
 
 if TYPE_CHECKING:
