@@ -83,6 +83,9 @@ class InlineFormSet:
     empty: ModelForm | None = None
     errors: list[str] = field(default_factory=list)
     readonly: bool = False
+    #: Whether the user may add and delete rows here (the inline model's permissions).
+    can_add: bool = True
+    can_delete: bool = True
 
     @property
     def title(self) -> str:
@@ -99,14 +102,19 @@ class InlineFormSet:
         prefix = f"{inline.model_name}_set{index}" if index else f"{inline.model_name}_set"
         form_class = _row_form(inline, request, relation)
         existing = _existing_rows(inline, request, session, relation, parent)
-        formset = cls(inline, prefix, readonly=readonly)
+        formset = cls(inline, prefix, readonly=readonly,
+                      can_add=not readonly and inline.has_add_permission(request, parent),
+                      can_delete=not readonly and inline.can_delete
+                      and inline.has_delete_permission(request, parent))
+        if readonly:
+            data = None  # a read-only inline takes nothing from a post
         if data is None:
             for n, row in enumerate(existing):
                 formset.rows.append(InlineRow(
                     form_class(instance=row, session=session, prefix=f"{prefix}-{n}-",
                                request=request), row,
                     label=inline.object_repr(row)))
-            extra = 0 if readonly else _extra_rows(inline, len(existing))
+            extra = _extra_rows(inline, len(existing)) if formset.can_add else 0
             for n in range(len(existing), len(existing) + extra):
                 formset.rows.append(InlineRow(
                     form_class(session=session, prefix=f"{prefix}-{n}-", request=request),
@@ -122,9 +130,11 @@ class InlineFormSet:
                     formset.errors.append("A row of this list was changed or deleted by "
                                           "someone else; reload the page.")
                     continue
+                if instance is None and not formset.can_add:
+                    continue  # no new rows without the add permission (none was offered)
                 form = form_class(data, instance=instance, session=session, prefix=row_prefix,
                                   request=request)
-                deleting = bool(data.get(row_prefix + "DELETE")) and inline.can_delete
+                deleting = bool(data.get(row_prefix + "DELETE")) and formset.can_delete
                 blank = instance is None and not _sent_anything(form, data, row_prefix)
                 label = inline.object_repr(instance) if instance is not None else ""
                 formset.rows.append(InlineRow(form, instance, deleting, blank, label))
@@ -136,6 +146,8 @@ class InlineFormSet:
 
     def is_valid(self) -> bool:
         """Whether every kept row is valid and the row counts are within bounds."""
+        if self.readonly:
+            return True  # nothing was taken from the post
         kept = [row for row in self.rows if not row.delete and not row.blank]
         ok = not self.errors
         for row in kept:
@@ -150,6 +162,8 @@ class InlineFormSet:
 
     def save(self, session: Session, parent: Any) -> tuple[list[Any], list[Any], list[Any]]:
         """Store the rows (after :meth:`is_valid`): ``(added, changed, deleted)``."""
+        if self.readonly:
+            return [], [], []
         relation = parent_relationship(self.inline)
         added: list[Any] = []
         changed: list[Any] = []
@@ -224,14 +238,20 @@ def _total(value: Any, existing: int) -> int:
 
 def _sent_anything(form: ModelForm, data: Mapping[str, Any], prefix: str) -> bool:
     """Whether a new row's fields were filled in (a blank extra row is skipped)."""
+    from heron.forms._binding import display_value
+
     for name, spec in form.field_specs().items():
         value = data.get(prefix + name)
+        initial = form.initial_value(name)
+        if spec.kind == "bool":  # a box posts nothing unticked: compare ticked states
+            if (str(value or "").strip().lower() not in ("", "0", "false", "off", "no")) \
+                    != bool(initial):
+                return True
+            continue
         if value in (None, ""):
             continue
-        default = spec.default
-        if isinstance(value, str) and default is not None and str(default) == value:
-            continue  # a pre-filled default, untouched
-        if spec.kind == "bool" and not spec.optional and value in ("", "off"):
-            continue
+        shown = display_value(spec, initial, keyed=form.choices_for(name) is not None)
+        if isinstance(value, str) and value == shown:
+            continue  # a pre-filled default (as the blank row shows it), untouched
         return True
     return False

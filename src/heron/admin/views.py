@@ -212,8 +212,11 @@ async def _changelist_page(request: Request, admin: ModelAdmin, status: int = 20
     except IncorrectLookupParameters as exc:
         return await render(request, admin, "bad_lookup.html", status=400, error=str(exc),
                             changelist_url=_changelist_url(request, admin))
-    if editable_forms is None and admin.list_editable and admin.has_change_permission(request):
-        editable_forms = await _run(lambda s: _editable_forms(request, admin, s, cl.rows, None))
+    if admin.list_editable and admin.has_change_permission(request):
+        given = editable_forms or {}  # a rejected post's rows; the page's others fresh
+        fresh = [row for row in cl.rows if object_id(row) not in given]
+        editable_forms = {**await _run(lambda s: _editable_forms(request, admin, s, fresh, None)),
+                          **given}
     actions = admin.get_actions(request)
     return await render(
         request, admin, "change_list.html", status=status, cl=cl, actions=actions,
@@ -247,6 +250,8 @@ async def _save_editable(request: Request, admin: ModelAdmin, form: FormData) ->
 
     def save(session: Session) -> tuple[bool, dict[str, Any]]:
         rows = [_load(admin, request, session, pk) for pk in keys]
+        for row in rows:
+            _refuse(admin.has_change_permission(request, row))  # object-level permissions
         forms = _editable_forms(request, admin, session, rows, form)
         if not all(f.is_valid() for f in forms.values()):
             return False, forms
@@ -262,7 +267,8 @@ async def _save_editable(request: Request, admin: ModelAdmin, form: FormData) ->
         return await _changelist_page(request, admin, 422, forms,
                                       "Please correct the errors below.")
     await _commit()
-    flash(request, f"{len(keys)} {admin.verbose_name_plural} saved.", "success")
+    noun = admin.verbose_name if len(keys) == 1 else admin.verbose_name_plural
+    flash(request, f"{len(keys)} {noun} saved.", "success")
     return RedirectResponse(_changelist_url(request, admin, request.url.query), 303)
 
 
@@ -320,7 +326,8 @@ async def _run_action(request: Request, admin: ModelAdmin, form: FormData) -> Re
     if isinstance(result, Response):
         return result
     done = "deleted" if name == "delete_selected" else f"done: {description}"
-    flash(request, f"{count} {admin.verbose_name_plural} {done}.", "success")
+    noun = admin.verbose_name if count == 1 else admin.verbose_name_plural
+    flash(request, f"{count} {noun} {done}.", "success")
     return RedirectResponse(_changelist_url(request, admin, request.url.query), 303)
 
 
@@ -361,7 +368,8 @@ async def _change_form(request: Request, admin: ModelAdmin, pk: str | None) -> R
         form = form_class(data, instance=editing_obj, session=session, request=request)
         form._prepare_sync()  # related rows and validation now, while the session is here
         inlines = [InlineFormSet.build(inline, request, session, editing_obj, n, data,
-                                       readonly=not may_change)
+                                       readonly=not may_change
+                                       or _inline_locked(inline, request, editing_obj))
                    for n, inline in enumerate(admin.get_inlines(request, obj))
                    if inline.has_view_permission(request, obj)]
         result: dict[str, Any] = {"obj": obj, "form": form, "inlines": inlines,
@@ -403,6 +411,14 @@ async def _change_form(request: Request, admin: ModelAdmin, pk: str | None) -> R
                            or saving_as_new, filters)
     status = 422 if data is not None else 200
     return await _form_page(request, admin, page, status, filters)
+
+
+def _inline_locked(inline: Any, request: Request, parent: Any) -> bool:
+    """Whether the user may only see an inline's rows: changing stored rows takes the
+    inline model's change permission; the rows of a new parent, its add permission."""
+    if parent is None:
+        return not inline.has_add_permission(request, parent)
+    return not inline.has_change_permission(request, parent)
 
 
 def _after_save(request: Request, admin: ModelAdmin, obj: Any, data: Mapping[str, Any],

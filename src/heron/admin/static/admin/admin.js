@@ -23,6 +23,21 @@
     update();
   }
 
+  function filters() {
+    // On a narrow screen the filters sit above the list: fold the groups where no
+    // choice is made (their first link, "All", is the selected one), so the rows are
+    // not pushed a screen down.  Wide again (a turned tablet): all open.
+    var narrow = window.matchMedia("(max-width: 900px)");
+    var groups = document.querySelectorAll(".filters details");
+    function fold() {
+      groups.forEach(function (group) {
+        group.open = !narrow.matches || group.querySelector("li.selected:not(:first-child)") !== null;
+      });
+    }
+    fold();
+    narrow.addEventListener("change", fold);
+  }
+
   function renumber(group) {
     var rows = group.querySelectorAll(".inline-row:not(.empty-form)");
     group.querySelector(".inline-total").value = rows.length;
@@ -50,12 +65,20 @@
         var button = event.target.closest(".inline-remove");
         if (!button) { return; }
         var row = button.closest(".inline-row");
-        // A new row goes; rows after it keep their numbers, so empty it instead of
-        // renumbering every field.
+        // A new row goes; rows after it keep their numbers, so it is hidden and put
+        // back as it was drawn (defaults and all), which the server skips as a blank
+        // row, instead of renumbering every field.
         row.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(function (f) {
-          if (f.type === "checkbox") { f.checked = false; } else { f.value = ""; }
+          if (f.type === "checkbox" || f.type === "radio") {
+            f.checked = f.defaultChecked;
+          } else if (f.tagName === "SELECT") {
+            Array.prototype.forEach.call(f.options, function (o) { o.selected = o.defaultSelected; });
+          } else {
+            f.value = f.defaultValue;
+          }
         });
         row.hidden = true;
+        add.focus();  // the focused button is gone: keep the keyboard in the group
       });
     });
   }
@@ -118,6 +141,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     changelist();
+    filters();
     inlines();
     prepopulated();
     autocomplete();
