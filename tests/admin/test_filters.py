@@ -236,8 +236,9 @@ def test_choices_filter(lib_session: Session) -> None:
 def test_choices_choices() -> None:
     flt = make("status", {"status": "PUBLISHED"})
     choices = flt.choices()
-    assert labels(choices) == ["All", "draft", "in review", "published"]
-    assert selected(choices) == ["published"]
+    # labelled as the forms label members: the name, in words
+    assert labels(choices) == ["All", "Draft", "In review", "Published"]
+    assert selected(choices) == ["Published"]
     assert choices[2].params == {"status": "IN_REVIEW", "status__isnull": None}
     kinds = make("kind").choices()
     assert labels(kinds) == ["All", "paper", "ebook", "(None)"]

@@ -1,6 +1,6 @@
-"""Faults: a database out of reach, an exhausted pool, a dropped connection and
-integrity errors -- 503s and 500s that say nothing about the database, details
-in the log, and never a hang."""
+"""Faults: a database out of reach, an exhausted pool, a dropped connection --
+503s that say nothing about the database, details in the log, and never a hang.
+(Integrity errors, 409s: test_db_integrity.py.)"""
 
 from __future__ import annotations
 
@@ -261,40 +261,3 @@ async def test_a_connection_lost_mid_request_is_a_503(
         assert (await client.get("/async/count")).status_code == 200
         assert all_checked_in(app)
     assert any("unreachable" in r.getMessage() for r in caplog.records)
-
-
-# -- integrity errors ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_an_integrity_error_is_a_plain_500_in_production(
-        db_app, kind: str, caplog: pytest.LogCaptureFixture) -> None:
-    app = add_views(db_app(csrf=False))
-    caplog.set_level(logging.ERROR, logger="heron.error")
-    async with AsyncTestClient(app) as client:
-        assert (await client.post(f"/{kind}/unique?name=taken")).status_code == 200
-        for headers in (JSON, {"accept": "text/html"}):
-            response = await client.post(f"/{kind}/unique?name=taken", headers=headers)
-            assert response.status_code == 500
-            assert "The server could not answer this request." in response.text
-            for leak in ("INSERT", "t_unique_name", "taken", "UNIQUE", "unique", "duplicate",
-                         "Integrity", "psycopg", "sqlite"):
-                assert leak not in response.text, leak
-        assert all_checked_in(app)
-    records = [r for r in caplog.records if r.name == "heron.error"]
-    assert len(records) == 2
-    assert all("IntegrityError" in r.getMessage() and r.exc_info for r in records)
-
-
-@pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_the_debug_page_shows_the_sql(db_app, kind: str) -> None:
-    app = add_views(db_app(csrf=False, debug=True))
-    async with AsyncTestClient(app) as client:
-        await client.post(f"/{kind}/unique?name=taken")
-        page = await client.post(f"/{kind}/unique?name=taken", headers={"accept": "text/html"})
-        assert page.status_code == 500
-        assert "IntegrityError" in page.text
-        assert "INSERT INTO t_unique_name" in page.text
-        problem = await client.post(f"/{kind}/unique?name=taken", headers=JSON)
-        assert "INSERT INTO t_unique_name" in problem.json()["detail"]
-        assert all_checked_in(app)

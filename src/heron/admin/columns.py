@@ -31,7 +31,9 @@ def format_value(value: Any, empty: str = "-", boolean: bool = False) -> str | M
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
-        return str(value.value)
+        from heron.forms._spec import _choice_label
+
+        return _choice_label(value)
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
     if isinstance(value, (list, tuple, set)):

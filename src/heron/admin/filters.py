@@ -36,7 +36,6 @@ database unchecked.  Conditions across relationships are ``EXISTS`` clauses
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -289,14 +288,10 @@ class BooleanFieldListFilter(FieldListFilter):
 
 
 def _member_label(member: Any) -> str:
-    label = getattr(member, "label", None)
-    if isinstance(label, str):
-        return label
-    if isinstance(member, enum.Enum):
-        if isinstance(member.value, str):
-            return member.value
-        return member.name.replace("_", " ").capitalize()
-    return str(member)
+    # As the forms label it, so that a filter, a column and a select agree.
+    from heron.forms._spec import _choice_label
+
+    return _choice_label(member)
 
 
 class ChoicesFieldListFilter(FieldListFilter):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from functools import lru_cache, partial
@@ -194,8 +196,59 @@ def _prepare(engine: Engine) -> None:
                 exc.heron_unreachable = True
 
 
+#: What a client is told when a write breaks a constraint (409).
+_CONFLICT_DETAIL = "The change conflicts with data already stored."
+# SQLSTATE class 23 (integrity constraint violation), by code.
+_SQLSTATE_KINDS = {"23505": "unique", "23503": "foreign key", "23502": "not null",
+                   "23514": "check", "23P01": "exclusion"}
+_SQLITE_VIOLATION = re.compile(r"(UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (.*))?")
+
+
+def _violation(exc: sa_exc.IntegrityError) -> tuple[str, str]:
+    """``(kind, constraint)`` of the constraint ``exc`` reports, as far as the driver
+    says: ``("unique", "uq_member_email")`` on PostgreSQL, ``("unique",
+    "member.email")`` on SQLite (which names the columns); ``""`` when unknown."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # psycopg
+        kind = _SQLSTATE_KINDS.get(getattr(orig, "sqlstate", None) or "", "integrity")
+        name = diag.constraint_name or ""
+        if not name and diag.column_name:  # NOT NULL has no constraint name
+            name = f"{diag.table_name}.{diag.column_name}" if diag.table_name \
+                else diag.column_name
+        return kind, name
+    match = _SQLITE_VIOLATION.match(_first_line(orig))
+    if match is None:
+        return "integrity", ""
+    return match[1].lower(), match[2] or ""
+
+
+def _first_line(error: Any) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _conflict(exc: sa_exc.IntegrityError) -> HTTPException:
+    """The 409 of a broken constraint, logged with the constraint's name only: the
+    statement's parameters may hold personal data."""
+    kind, name = _violation(exc)
+    scope = current_scope.get()
+    where = "" if scope is None else f" on {scope.get('method', '')} {scope.get('path', '')}"
+    logging.getLogger("heron.db").warning("A %s constraint refused a change%s: %s", kind,
+                                          where, name or "(no name given)")
+    detail = _CONFLICT_DETAIL
+    app = None if scope is None else scope.get("app")
+    if app is not None and app.settings.debug:
+        # The statement, never its parameters: the database's message says which values.
+        detail += f" The database says: {_first_line(exc.orig)} -- in: {exc.statement}"
+    return HTTPException(409, detail)
+
+
 def translate_error(exc: Exception) -> Exception | None:
-    """The 503 a database error becomes, if it means the database is out of reach."""
+    """What a database error that escaped a view becomes: a 409 for a broken
+    constraint (an ``IntegrityError``), a 503 when the database is out of reach."""
+    if isinstance(exc, sa_exc.IntegrityError):
+        return _conflict(exc)
     if isinstance(exc, sa_exc.TimeoutError):
         return ServiceUnavailable(f"No database connection was free in time: {exc}")
     if isinstance(exc, sa_exc.DBAPIError) and getattr(exc, "heron_unreachable", False):

@@ -10,13 +10,14 @@ from typing import Any, Literal
 from sqlalchemy import Column
 from sqlalchemy import types as sa_types
 from sqlalchemy.orm import RelationshipProperty
-from sqlalchemy.orm.interfaces import MANYTOONE
+from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE
 
 from heron.exceptions import ImproperlyConfigured
+from heron.forms._constraints import Rule, apply_rules
 from heron.forms._spec import FieldSpec
 from heron.forms.options import MISSING, FormField
 
-__all__ = ["Relation", "column_field", "model_label"]
+__all__ = ["ManyRelation", "Relation", "column_field", "model_label"]
 
 # The range of each integer type on every supported database (PostgreSQL's are the
 # narrowest), so that an out-of-range number is a field error, not a database error.
@@ -74,6 +75,51 @@ class Relation:
         return getattr(row, self.remote_key)
 
 
+@dataclasses.dataclass(frozen=True)
+class ManyRelation:
+    """A many-to-many relationship (``relationship(secondary=...)``) shown as a
+    multiple select of the related rows, each submitted as its primary key."""
+
+    target: type[Any]
+    remote_key: str  # the attribute of the target's primary key
+    as_set: bool  # the collection is a set, not a list
+
+    @classmethod
+    def of(cls, prop: RelationshipProperty[Any]) -> ManyRelation | None:
+        """The relation of ``prop``, if it is a writable many-to-many collection of a
+        model with a one-column primary key."""
+        if prop.direction is not MANYTOMANY or prop.viewonly or not prop.uselist \
+                or prop.lazy in ("dynamic", "write_only"):
+            return None
+        target = prop.mapper
+        if len(target.primary_key) != 1:
+            return None
+        collection = prop.collection_class
+        return cls(
+            target=target.class_,
+            remote_key=target.get_property_by_column(target.primary_key[0]).key,
+            as_set=isinstance(collection, type) and issubclass(collection, (set, frozenset)),
+        )
+
+    def spec(self, name: str, options: FormField) -> FieldSpec:
+        # Optional by default (no rows chosen is an answer); ``field(min_length=1)``
+        # asks for at least one.
+        options = FormField(default_factory=list).merged(options)
+        required = bool(options.min_length)
+        return FieldSpec(name=name, annotation=list[self.target],  # type: ignore[name-defined]
+                         base=self.target, kind="choice", many=True, optional=False,
+                         default=MISSING if required else options.default_factory,
+                         options=options)
+
+    def key_of(self, row: Any) -> str:
+        """The submitted value that stands for ``row`` (its primary key)."""
+        return str(getattr(row, self.remote_key))
+
+    def collection(self, rows: list[Any]) -> Any:
+        """``rows`` as the relationship's collection type."""
+        return set(rows) if self.as_set else list(rows)
+
+
 def model_label(model: type[Any]) -> tuple[str, str]:
     """``(name, article)`` of a model for messages: ``("blog post", "A")``."""
     from heron.db.models import table_name_for
@@ -124,9 +170,13 @@ def _python_type(column: Column[Any], where: str) -> tuple[Any, dict[str, Any]]:
     )
 
 
-def column_field(column: Column[Any], where: str) -> tuple[Any, FormField]:
-    """The type hint and options of a form field for ``column``."""
+def column_field(column: Column[Any], where: str,
+                 rules: list[Rule] | None = None) -> tuple[Any, FormField]:
+    """The type hint and options of a form field for ``column``, with what the
+    column's CHECK constraints ask (``rules``) as constraints of the field."""
     python_type, options = _python_type(column, where)
+    if rules:
+        apply_rules(python_type, options, rules)
     hint = python_type | None if column.nullable else python_type
     default = MISSING
     if column.default is not None and getattr(column.default, "is_scalar", False):

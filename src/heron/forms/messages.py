@@ -14,7 +14,8 @@ from typing import Any
 __all__ = ["DEFAULT_MESSAGES", "format_message", "message_for"]
 
 #: Error type -> message.  Keys are pydantic's error types plus heron's own
-#: (``invalid_choice``, ``file_*``, ``unique``, ``invalid_email``, ``invalid_url``).
+#: (``invalid_choice``, ``file_*``, ``unique``, ``invalid_email``, ``invalid_url``,
+#: ``less_than_field`` and the other comparisons of two fields).
 DEFAULT_MESSAGES: Mapping[str, str] = {
     "missing": "This field is required.",
     "string_too_short": "Ensure this value has at least {min_length} characters.",
@@ -64,6 +65,11 @@ DEFAULT_MESSAGES: Mapping[str, str] = {
     "file_type": "Files of this type are not allowed; use {accept}.",
     "unique": "{article} {model} with this {field} already exists.",
     "unique_together": "{article} {model} with this {fields} already exists.",
+    # A model's CHECK constraint between two columns (``starts <= ends``).
+    "less_than_field": "{label} must be less than {other}.",
+    "less_than_equal_field": "{label} must be less than or equal to {other}.",
+    "greater_than_field": "{label} must be greater than {other}.",
+    "greater_than_equal_field": "{label} must be greater than or equal to {other}.",
 }
 
 _URL_ERRORS = frozenset({"url_parsing", "url_scheme", "url_type", "url_too_long",

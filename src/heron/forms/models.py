@@ -8,11 +8,13 @@ the event loop and heron has no async twin of it.
 
 from __future__ import annotations
 
+import operator
 import typing
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from heron.exceptions import ImproperlyConfigured
-from heron.forms._model_fields import Relation, column_field, model_label
+from heron.forms._constraints import Comparison, Rule, table_checks
+from heron.forms._model_fields import ManyRelation, Relation, column_field, model_label
 from heron.forms._spec import ChoiceSet, FieldSpec, analyse
 from heron.forms.form import RESERVED, Form
 from heron.forms.options import FormField
@@ -40,8 +42,10 @@ class ModelForm(Form):
 
     Column types become field types, ``NOT NULL`` makes a field required, a
     ``String(n)`` length its ``max_length``, a scalar column default its default;
-    unique columns are checked against the database; a many-to-one relationship
-    is a select of the related rows (``str(row)`` is the label).
+    unique columns are checked against the database, CHECK constraints of common
+    shapes (``stock >= 0``, ``status IN (...)``, ``starts <= ends``) before it; a
+    many-to-one relationship is a select of the related rows (``str(row)`` is the
+    label), a many-to-many one a multiple select of them.
 
     Args:
         data, initial, prefix, request: as for :class:`~heron.forms.Form`.
@@ -57,7 +61,9 @@ class ModelForm(Form):
 
     _option_overrides: ClassVar[dict[str, FormField]] = {}
     _relations: ClassVar[dict[str, Relation]] = {}
+    _many: ClassVar[dict[str, ManyRelation]] = {}
     _unique_sets: ClassVar[list[tuple[str, ...]]] = []
+    _comparisons: ClassVar[list[Comparison]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -103,30 +109,40 @@ class ModelForm(Form):
         available = _editable_attributes(mapper)
         names = _field_names(cls, available)
         declared = super()._build_specs()
+        checks = table_checks(mapper.tables)
         specs: dict[str, FieldSpec] = {}
         relations: dict[str, Relation] = {}
+        many: dict[str, ManyRelation] = {}
         for name in names:
             prop = available.get(name)
             if name in declared:
                 specs[name] = declared[name]
-            elif isinstance(prop, Relation):
+            elif isinstance(prop, (Relation, ManyRelation)):
                 options = FormField().merged(cls._option_overrides.get(name))
                 specs[name] = prop.spec(name, options)
-                relations[name] = prop
+                if isinstance(prop, Relation):
+                    relations[name] = prop
+                else:
+                    many[name] = prop
             elif prop is not None:
-                hint, options = column_field(prop, cls.__qualname__)
+                rules = [r for r in checks if isinstance(r, Rule)
+                         and r.column.lower() == prop.name.lower()]
+                hint, options = column_field(prop, cls.__qualname__, rules)
                 options = options.merged(cls._option_overrides.get(name))
                 specs[name] = analyse(name, hint, options, cls.__qualname__)
             else:
                 raise ImproperlyConfigured(
-                    f"{cls.__qualname__}: {model.__name__} has no column or many-to-one "
-                    f"relationship named {name!r} (editable ones: {', '.join(available)})",
+                    f"{cls.__qualname__}: {model.__name__} has no column or relationship "
+                    f"named {name!r} that a form can edit (editable ones: "
+                    f"{', '.join(available)})",
                     id="heron.forms.E004",
                 )
         for name, spec in declared.items():
             specs.setdefault(name, spec)
         cls._relations = relations
+        cls._many = many
         cls._unique_sets = _unique_sets(mapper, specs, relations)
+        cls._comparisons = _comparisons(mapper, specs, checks)
         return specs
 
     def __init__(self, data: typing.Mapping[str, Any] | None = None, *,
@@ -137,6 +153,7 @@ class ModelForm(Form):
         self.instance = instance
         self.session = session
         self._prepared = False
+        self._many_initial: dict[str, list[str]] = {}
 
     # -- sessions ------------------------------------------------------------------
 
@@ -218,15 +235,20 @@ class ModelForm(Form):
     def _clean_with(self, session: Session) -> None:
         super().full_clean()
         if not self._errors:
+            self._check_comparisons()
+        if not self._errors:
             self._check_unique(session)
 
     def _validate(self, spec: FieldSpec, value: Any) -> Any:
         if spec.name in self._relations:
             return value  # one of the rows loaded as choices
+        if spec.name in self._many:
+            unique = list({id(row): row for row in value}.values())  # a key sent twice
+            return super()._validate(spec, unique)  # min_length, max_length
         return super()._validate(spec, value)
 
     def choices_for(self, name: str) -> ChoiceSet | None:
-        if name in self._relations and not self._prepared:
+        if (name in self._relations or name in self._many) and not self._prepared:
             self._load_choices(self._sync_session())
             self._prepared = True
         return super().choices_for(name)
@@ -239,10 +261,39 @@ class ModelForm(Form):
         return select(model).order_by(*inspect(model).primary_key)
 
     def _load_choices(self, session: Session) -> None:
-        for name, relation in self._relations.items():
+        relations: dict[str, Relation | ManyRelation] = {**self._relations, **self._many}
+        for name, relation in relations.items():
             rows = session.scalars(self.choices_query(name, relation.target)).all()
             self._choices[name] = ChoiceSet.keyed(
                 [(relation.key_of(row), row, str(row)) for row in rows])
+        if self.instance is not None:
+            # Read here, where a lazy load may run (in run_sync for an AsyncSession),
+            # not when the form is drawn.
+            for name, many in self._many.items():
+                self._many_initial[name] = [many.key_of(row)
+                                            for row in getattr(self.instance, name)]
+
+    def _check_comparisons(self) -> None:
+        """The CHECK constraints between two columns (``starts <= ends``)."""
+        from heron.forms.messages import message_for
+
+        for rule in self._comparisons:
+            left, right = self._cleaned.get(rule.left), self._cleaned.get(rule.right)
+            if left is None or right is None:
+                continue  # NULL passes a CHECK
+            try:
+                holds = _OPERATORS[rule.op](left, right)
+            except TypeError:
+                continue  # values that do not compare: the database decides
+            if holds:
+                continue
+            if rule.message:
+                self.add_error(None, rule.message)
+                continue
+            context = {"label": self.specs[rule.left].label,
+                       "other": self.specs[rule.right].label.lower()}
+            overrides = [vars(k).get("error_messages") or {} for k in type(self).__mro__]
+            self.add_error(None, message_for(_COMPARISON_CODES[rule.op], context, overrides))
 
     def _check_unique(self, session: Session) -> None:
         from sqlalchemy import and_, inspect, not_, select
@@ -285,10 +336,17 @@ class ModelForm(Form):
         self.add_error(None, message_for("unique_together", context, overrides))
 
     def initial_value(self, name: str) -> Any:
+        many = self._many.get(name)
+        if many is not None and name in self.initial:  # rows, or their keys
+            return [many.key_of(v) if isinstance(v, many.target) else v
+                    for v in self.initial[name]]
         if name not in self.initial and self.instance is not None:
             relation = self._relations.get(name)
             if relation is not None:
                 return getattr(self.instance, relation.local_key)
+            if name in self._many:
+                self.choices_for(name)  # loads the related rows, and the instance's
+                return self._many_initial.get(name, [])
             if hasattr(type(self.instance), name):
                 return getattr(self.instance, name)
         return super().initial_value(name)
@@ -325,24 +383,38 @@ class ModelForm(Form):
 
         attributes = set(inspect(model).attrs.keys())
         for name, value in self._cleaned.items():
-            if name in attributes:
+            if name in attributes and name not in self._many:
                 setattr(instance, name, value)
         session.add(instance)
         session.flush()
+        if self._many:
+            # Once the row is in the database (a new one has its key), so that the
+            # association rows can refer to it.
+            for name, many in self._many.items():
+                if name in self._cleaned:
+                    setattr(instance, name, many.collection(self._cleaned[name]))
+            session.flush()
         self.instance = instance
         return instance
 
 
 def _editable_attributes(mapper: Mapper[Any]) -> dict[str, Any]:
     """Column properties (not primary keys, not foreign keys that a relation covers)
-    and many-to-one relations, by attribute name, in the model's order."""
+    and many-to-one relations, by attribute name, in the model's order; then the
+    many-to-many relations."""
     from sqlalchemy.orm import ColumnProperty, RelationshipProperty
 
     relation_by_key: dict[str, tuple[str, Relation]] = {}
+    many: dict[str, ManyRelation] = {}
     for prop in mapper.relationships:
-        relation = Relation.of(prop) if isinstance(prop, RelationshipProperty) else None
+        if not isinstance(prop, RelationshipProperty):
+            continue
+        relation = Relation.of(prop)
         if relation is not None:
             relation_by_key[relation.local_key] = (prop.key, relation)
+        many_relation = ManyRelation.of(prop)
+        if many_relation is not None:
+            many[prop.key] = many_relation
     attributes: dict[str, Any] = {}
     for prop in mapper.iterate_properties:
         if not isinstance(prop, ColumnProperty) or len(prop.columns) != 1:
@@ -352,6 +424,7 @@ def _editable_attributes(mapper: Mapper[Any]) -> dict[str, Any]:
             attributes[name] = relation
         elif not prop.columns[0].primary_key:
             attributes[prop.key] = prop.columns[0]
+    attributes.update(many)
     return attributes
 
 
@@ -385,3 +458,24 @@ def _unique_sets(mapper: Mapper[Any], specs: dict[str, FieldSpec],
         if all(name in specs for name in names) and names not in result:
             result.append(names)
     return result
+
+
+_OPERATORS: dict[str, Any] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
+                              ">=": operator.ge}
+_COMPARISON_CODES = {"<": "less_than_field", "<=": "less_than_equal_field",
+                     ">": "greater_than_field", ">=": "greater_than_equal_field"}
+
+
+def _comparisons(mapper: Mapper[Any], specs: dict[str, FieldSpec],
+                 checks: list[Rule | Comparison]) -> list[Comparison]:
+    """The CHECK comparisons between two columns that are both fields of the form,
+    by field name."""
+    names = {column.name.lower(): prop.key for prop in mapper.column_attrs
+             for column in prop.columns if hasattr(column, "name")}
+    found = []
+    for rule in checks:
+        if isinstance(rule, Comparison):
+            left, right = names.get(rule.left.lower()), names.get(rule.right.lower())
+            if left is not None and right is not None and left in specs and right in specs:
+                found.append(Comparison(left, rule.op, right, rule.message))
+    return found
