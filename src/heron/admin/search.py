@@ -162,7 +162,7 @@ def search_condition(model: type[Any], search_fields: Sequence[str], term: str,
         for group in groups.values():
             matches = [m for item in group if (m := item.match(word, dialect_name)) is not None]
             if matches:
-                alternatives.append(group[0].lookup.condition(or_(*matches)))
+                alternatives.append(group[0].lookup.matching(or_(*matches)))
         if not alternatives:
             return false()  # no field can hold this word, so no row matches
         conditions.append(or_(*alternatives))
