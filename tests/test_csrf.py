@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from heron import (
     App,
@@ -429,6 +430,34 @@ def test_cookieless_form_post_is_refused_login_csrf(
     response = client.post("/submit", content=body, headers={"content-type": content_type})
     assert response.status_code == 403
     assert site.calls == []
+
+
+class Note(BaseModel):
+    text: str
+
+
+def test_the_csrf_check_answers_before_a_json_views_415(site: Site) -> None:
+    """A body a form can send (text/plain) without cookies is a CSRF 403 before the
+    view's JSON check; with a session and its token it reaches that check (415), as
+    does a cookie-less body no form can send (application/xml)."""
+    from pydantic import BaseModel
+
+    class Note(BaseModel):
+        text: str
+
+    @site.app.post("/notes")
+    async def add_note(note: Note) -> dict[str, str]:
+        return {"text": note.text}
+
+    plain = {"content-type": "text/plain", **JSON}
+    refused = anonymous(site).post("/notes", content=b'{"text": "hi"}', headers=plain)
+    assert refused.status_code == 403
+    xml = {"content-type": "application/xml", **JSON}
+    assert anonymous(site).post("/notes", content=b"<note/>", headers=xml).status_code == 415
+    client, token = start(site.app)
+    with_token = client.post("/notes", content=b'{"text": "hi"}',
+                             headers={**plain, "x-csrf-token": token})
+    assert with_token.status_code == 415
 
 
 def test_cookieless_form_post_with_a_token_from_elsewhere_is_refused(site: Site) -> None:

@@ -168,7 +168,7 @@ def test_pytest_plugin_example(doc_sandbox: Path) -> None:
             mark = FILE_MARK.fullmatch(lines[1].strip())
             if mark:
                 files[mark.group(1)] = block.code
-    assert {"shop.py", "conftest.py", "test_plugin_app.py"} <= set(files)
+    assert {"shop.py", "conftest.py", "test_plugin_app.py", "mltests/conftest.py"} <= set(files)
     for name, code in files.items():
         target = doc_sandbox / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -180,3 +180,23 @@ def test_pytest_plugin_example(doc_sandbox: Path) -> None:
         cwd=doc_sandbox, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+MARKERS = {"Body", "Cookie", "Depends", "Header", "Query"}
+_PARAMS_IMPORT = re.compile(r"from heron\.params import \(?([\w\s,#.'-]*?)\)?$", re.M)
+
+
+def test_markers_are_imported_from_heron_in_docs_and_examples() -> None:
+    """One way to write it everywhere: ``from heron import Query`` (docs/api.md);
+    ``heron.params`` only for ``Path``, which ``heron`` does not export."""
+    sources = {f"docs/{b.doc}:{b.line}": b.code for b in BLOCKS}
+    examples = DOCS.parent / "examples"
+    sources.update({str(p.relative_to(DOCS.parent)): p.read_text(encoding="utf-8")
+                    for p in sorted(examples.rglob("*.py"))})
+    found = []
+    for where, code in sources.items():
+        for match in _PARAMS_IMPORT.finditer(code):
+            names = {n.split("#")[0].split(" as ")[0].strip() for n in match.group(1).split(",")}
+            if names & MARKERS:
+                found.append(f"{where}: from heron.params import {sorted(names & MARKERS)}")
+    assert not found, "import these from heron instead:\n" + "\n".join(found)

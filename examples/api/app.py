@@ -39,9 +39,19 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heron import App, HTTPException, JSONResponse, Request, Response, Router, Settings
+from heron import (
+    App,
+    Depends,
+    HTTPException,
+    JSONResponse,
+    Query,
+    Request,
+    Response,
+    Router,
+    Settings,
+)
 from heron.db import db
-from heron.params import Depends, Path, Query
+from heron.params import Path  # not in heron, where it would shadow pathlib's
 
 from .models import Task
 from .schemas import Health, Order, Priority, TaskIn, TaskOut, TaskPage, TaskPatch

@@ -21,6 +21,7 @@ from heron.exceptions import (
     URLBuildError,
     WebSocketDisconnect,
     abort,
+    abort_invalid,
 )
 from heron.flash import flash, get_flashed_messages
 from heron.params import Body, Cookie, Depends, Header, Query
@@ -77,6 +78,7 @@ __all__ = [
     "WebSocketDisconnect",
     "__version__",
     "abort",
+    "abort_invalid",
     "csrf_exempt",
     "flash",
     "get_flashed_messages",

@@ -14,7 +14,17 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field, computed_field
 
-from heron import App, Body, Cookie, Header, Query, Request, Router, WebSocket
+from heron import (
+    App,
+    Body,
+    Cookie,
+    Header,
+    Query,
+    Request,
+    Router,
+    WebSocket,
+    abort_invalid,
+)
 from heron.datastructures import UploadFile
 from heron.forms import Form, field
 from heron.openapi import openapi_schema
@@ -600,6 +610,23 @@ def test_documented_errors_match_the_answers(api: App) -> None:
     check(doc, schema("400"), malformed.json())
     assert wrong_type.status_code == 415
     check(doc, schema("415"), wrong_type.json())
+
+
+def test_a_422_of_the_route_options_is_the_validation_error_list(api: App) -> None:
+    # A rule checked in code (abort_invalid) on a view that validates nothing itself.
+    @api.post("/passwords", responses={422: {"description": "The password is too weak"}})
+    async def set_password(request: Request) -> dict[str, bool]:
+        abort_invalid("password", "This password is too common.")
+
+    doc = document(api)
+    documented = doc["paths"]["/passwords"]["post"]["responses"]["422"]
+    assert documented["description"] == "The password is too weak"
+    schema = documented["content"]["application/problem+json"]["schema"]
+    assert schema == {"$ref": REF + "ValidationProblem"}
+    with TestClient(api) as client:
+        answer = client.post("/passwords", json={})
+    assert answer.status_code == 422
+    check(doc, schema, answer.json())
 
 
 def test_a_model_named_like_heron_schemas_keeps_its_name(api: App) -> None:

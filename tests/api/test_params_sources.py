@@ -20,7 +20,9 @@ from heron import (
     ImproperlyConfigured,
     Query,
     Request,
+    RequestValidationError,
     WebSocket,
+    abort_invalid,
 )
 from heron.params import Path
 from heron.testing import TestClient
@@ -493,6 +495,86 @@ def test_response_model_filters_tuple_returns(api: App) -> None:
     assert (first.status_code, first.json()) == (202, {"id": 1})
     assert (second.json(), second.headers["x-kept"]) == ({"id": 2}, "yes")
     assert client.get("/t3").status_code == 204
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+PROBLEM = {"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+           "detail": "The password is too weak."}
+
+
+def test_error_tuples_are_not_validated_against_the_success_model(api: App) -> None:
+    @api.post("/async")
+    async def async_view(weak: bool = False) -> TokenOut:
+        if weak:
+            return PROBLEM, 422  # type: ignore[return-value]
+        return TokenOut(token="t1")
+
+    @api.post("/sync")
+    def sync_view(weak: bool = False) -> TokenOut:
+        if weak:
+            return PROBLEM, 400, {"x-reason": "policy"}  # type: ignore[return-value]
+        return {"token": "t2", "secret": "kept out"}  # type: ignore[return-value]
+
+    @api.post("/created", status_code=201)
+    def created() -> TokenOut:
+        return {"oops": True}, 201  # type: ignore[return-value]
+
+    client = TestClient(api)
+    async_error = client.post("/async?weak=true")
+    assert (async_error.status_code, async_error.json()) == (422, PROBLEM)
+    sync_error = client.post("/sync?weak=true")
+    assert (sync_error.status_code, sync_error.json()) == (400, PROBLEM)
+    assert sync_error.headers["x-reason"] == "policy"
+    # Successes are still validated and filtered.
+    assert client.post("/async").json() == {"token": "t1"}
+    assert client.post("/sync").json() == {"token": "t2"}
+    assert client.post("/created").status_code == 500
+
+
+class Signup(BaseModel):
+    password: str = Field(min_length=10)
+
+
+def test_abort_invalid_answers_like_a_real_validation_error(api: App) -> None:
+    @api.post("/model")
+    async def by_model(signup: Signup) -> None:
+        return None
+
+    @api.post("/code")
+    def by_code(request: Request) -> None:
+        abort_invalid("password", "String should have at least 10 characters",
+                      type="string_too_short")
+
+    @api.post("/many")
+    async def many(request: Request) -> None:
+        abort_invalid({"password": ["Too short.", "Too common."], "q": "Bad."},
+                      location="query")
+
+    client = TestClient(api)
+    real = client.post("/model", json={"password": "short"})
+    raised = client.post("/code", json={"password": "short"})
+    assert real.status_code == raised.status_code == 422
+    assert raised.headers["content-type"] == real.headers["content-type"] \
+        == "application/problem+json"
+    assert raised.json() == real.json()
+    assert problems(client.post("/many")) == [
+        ("query", "password", "value_error"), ("query", "password", "value_error"),
+        ("query", "q", "value_error")]
+    assert client.post("/many").json()["detail"] == "The request has 3 invalid values."
+
+
+def test_abort_invalid_refuses_an_error_without_a_message() -> None:
+    with pytest.raises(TypeError, match="message is missing"):
+        abort_invalid("password")  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="at least one message"):
+        abort_invalid({"password": []})
+    with pytest.raises(RequestValidationError) as raised:
+        abort_invalid("password", "Too short.")
+    assert raised.value.errors == [{"location": "body", "field": "password",
+                                    "message": "Too short.", "type": "value_error"}]
 
 
 def test_path_constraints_hold_with_a_matching_converter(api: App) -> None:

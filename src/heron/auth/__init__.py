@@ -2,7 +2,8 @@
 
 A component: ``App(components=["heron.auth"])`` adds the user tables (migrations
 ship with heron), ``request.user``, and the pages under ``/auth/`` (login,
-logout, password change and reset, optional sign-up).  See docs/auth.md.
+logout, password change and reset, optional sign-up).  API clients get sign-up
+and token login endpoints from :func:`heron.auth.api.token_router`.  See docs/auth.md.
 
     from heron.auth import login_required
 

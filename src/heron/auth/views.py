@@ -38,6 +38,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from heron.auth._accounts import (
+    WRONG_LOGIN,
+    email_error,
+    login_error,
+    login_label,
+    password_errors,
+    signup_fields,
+    taken_message,
+    user_attributes,
+)
 from heron.auth._login import alogin, logout
 from heron.auth._login import update_session_auth_hash as keep_session
 from heron.auth.guards import login_required, resolve_url, safe_next
@@ -49,7 +59,6 @@ from heron.auth.users import (
     find_user,
     get_user_model,
     normalize_username,
-    validate_username,
 )
 from heron.concurrency import run_in_threadpool
 from heron.exceptions import HTTPException
@@ -80,8 +89,6 @@ async def _never_stored(request: Request, response: Response) -> None:
 
 #: Reset mails per address within ``login_throttle_window`` (it stops mail floods).
 RESET_MAILS_PER_ADDRESS = 3
-#: A wrong login, whatever was wrong (``{}``: the login field, "username").
-WRONG_LOGIN = "Please enter a correct {} and password."
 Errors = dict[str, list[str]]
 
 
@@ -112,44 +119,16 @@ async def _page(request: Request, template: str, status: int = 200,
                               **values)
 
 
-def _login_label(model: type[AbstractBaseUser]) -> str:
-    return model.USERNAME_FIELD.replace("_", " ").capitalize()
-
-
-def _user_attributes(user: Any) -> dict[str, str]:
-    """What the similarity validator compares a new password with."""
-    names = ("username", "email", "first_name", "last_name", user.USERNAME_FIELD)
-    return {n: v for n in names if isinstance(v := getattr(user, n, None), str) and v}
-
-
 def _new_password_errors(request: Request, form: FormData,
                          attributes: Mapping[str, str]) -> Errors:
     """Errors of the "new password, twice" fields ``password1`` and ``password2``."""
-    from heron.auth.validators import PasswordValidationError, validate_password
-
     first, second = _text(form, "password1"), _text(form, "password2")
     if not first:
         return {"password1": ["Enter a new password."]}
     if first != second:
         return {"password2": ["The two passwords do not match."]}
-    try:
-        validate_password(first, request.app.settings, attributes)
-    except PasswordValidationError as exc:
-        return {"password1": exc.messages}
-    return {}
-
-
-def _email_error(email: str) -> str | None:
-    """The syntax check of email-validator (what ``EmailStr`` uses); delivery is the real one."""
-    from email_validator import EmailNotValidError, validate_email
-
-    if not email:
-        return "Enter an email address."
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        return "Enter a valid email address."
-    return None
+    problems = password_errors(first, request.app.settings, attributes)
+    return {"password1": problems} if problems else {}
 
 
 def _throttled(exc: Throttled) -> tuple[str, dict[str, str]]:
@@ -177,7 +156,7 @@ async def login_view(request: Request) -> Response:
     logged in sees the form too (to log in as someone else).
     """
     model = get_user_model(request.app)
-    values: dict[str, Any] = {"login_label": _login_label(model),
+    values: dict[str, Any] = {"login_label": login_label(model),
                               "signup": request.app.settings.auth_signup}
     if request.method == "GET":
         return await _page(request, "auth/login.html", username="",
@@ -233,7 +212,7 @@ async def password_change(request: Request) -> Response:
         return await _page(request, "auth/password_change.html", **values)
     form = await request.form()
     old = _text(form, "old_password")
-    errors = _new_password_errors(request, form, _user_attributes(user))
+    errors = _new_password_errors(request, form, user_attributes(user))
     if not old:
         errors["old_password"] = ["Enter your current password."]
     else:
@@ -344,7 +323,7 @@ async def password_reset(request: Request) -> Response:
         return await _page(request, "auth/password_reset.html", email="")
     form = await request.form()
     email = _text(form, "email").strip()
-    error = _email_error(email)
+    error = email_error(email)
     if error is not None:
         return await _page(request, "auth/password_reset.html", 422, email=email,
                            errors={"email": [error]})
@@ -397,7 +376,7 @@ async def password_reset_confirm(request: Request, token: str) -> Response:
     if request.method == "GET":
         return await _page(request, "auth/password_reset_confirm.html", 200, headers, **values)
     form = await request.form()
-    errors = _new_password_errors(request, form, _user_attributes(user))
+    errors = _new_password_errors(request, form, user_attributes(user))
     if errors:
         return await _page(request, "auth/password_reset_confirm.html", 422, headers,
                            errors=errors, **values)
@@ -419,30 +398,18 @@ async def password_reset_confirm(request: Request, token: str) -> Response:
 # -- signing up ---------------------------------------------------------------------
 
 
-def _signup_fields(model: type[AbstractBaseUser]) -> tuple[str, str | None, bool]:
-    """The login field, the separate email field (if any) and whether it is required."""
-    table = model.__table__  # type: ignore[attr-defined]
-    email = model.EMAIL_FIELD
-    if email == model.USERNAME_FIELD or email not in table.c:
-        return model.USERNAME_FIELD, None, False
-    return model.USERNAME_FIELD, email, email in model.REQUIRED_FIELDS
-
-
 async def _signup_errors(request: Request, form: FormData, model: type[AbstractBaseUser],
                          username: str, email: str) -> Errors:
     from heron.db import db
 
-    login_field, email_field, email_required = _signup_fields(model)
+    login_field, email_field, email_required = signup_fields(model)
     errors: Errors = {}
-    if login_field == model.EMAIL_FIELD:
-        problem = _email_error(username)
-    else:
-        problem = validate_username(username)
+    problem = login_error(model, username)
     if problem is None and await db.async_session.scalar(find_user(model, username)) is not None:
-        problem = f"A user with that {_login_label(model).lower()} already exists."
+        problem = taken_message(model)
     if problem is not None:
         errors["username"] = [problem]
-    email_problem = _email_error(email) if email_field and (email or email_required) else None
+    email_problem = email_error(email) if email_field and (email or email_required) else None
     if email_problem is not None:
         errors["email"] = [email_problem]
     attributes = {login_field: username, **({email_field: email} if email_field else {})}
@@ -464,8 +431,8 @@ async def signup(request: Request) -> Response:
     if not request.app.settings.auth_signup:
         raise HTTPException(404)
     model = get_user_model(request.app)
-    _, email_field, email_required = _signup_fields(model)
-    values: dict[str, Any] = {"login_label": _login_label(model), "ask_email": bool(email_field),
+    _, email_field, email_required = signup_fields(model)
+    values: dict[str, Any] = {"login_label": login_label(model), "ask_email": bool(email_field),
                               "email_required": email_required,
                               "help_texts": _help_texts(request)}
     if request.method == "GET":
@@ -485,8 +452,7 @@ async def signup(request: Request) -> Response:
                                       _text(form, "password1"), **fields)
         except IntegrityError:  # the same name, signed up a moment ago
             await session.rollback()
-            errors["username"] = [
-                f"A user with that {_login_label(model).lower()} already exists."]
+            errors["username"] = [taken_message(model)]
         else:
             await alogin(request, user)  # commits the new user too
             return _see_other(next_url or resolve_url(request,

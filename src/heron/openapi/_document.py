@@ -352,7 +352,11 @@ class _Builder:
             if spec.get("model") is not None:
                 bodies[spec.get("media_type", "application/json")] = {
                     "schema": self.schemas.of(spec["model"], "serialization")}
-            if str(code)[:1] in "45":  # 404, "4XX", "5XX"
+            if str(code) == "422":
+                # What RequestValidationError (and abort_invalid) answers: the error list.
+                bodies.setdefault("application/problem+json", {
+                    "schema": self.schemas.named("ValidationProblem", _validation_problem)})
+            elif str(code)[:1] in "45":  # 404, "4XX", "5XX"
                 # What heron itself answers for an HTTPException with this status.
                 bodies.setdefault("application/problem+json", {
                     "schema": self.schemas.named("Problem", _problem)})

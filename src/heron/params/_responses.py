@@ -33,7 +33,10 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
     """What turns a view's return value into its response, when the route says more
     than the default coercion: a ``response_model`` (or a return annotation holding
     a pydantic model or dataclass) validates and filters the value, ``status_code``
-    sets the status.  ``None`` when neither applies."""
+    sets the status.  ``None`` when neither applies.
+
+    The model describes successes: a returned ``Response``, or a ``(body, status)``
+    tuple whose status is not 2xx (an error's problem dict), is sent as it is."""
     model = response_model(func, options)
     if model is None and "response_model" not in options:
         returned = _type_hints(func).get("return")
@@ -76,8 +79,10 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
         if isinstance(value, Response):
             return value
         if isinstance(value, tuple):
-            # (body, status[, headers]): the body is filtered all the same.
-            if not value or value[0] is None or isinstance(value[0], Response):
+            # (body, status[, headers]): a success's body is filtered all the same; an
+            # error's (a problem dict with a 4xx, say) is not the success model's to judge.
+            if not value or value[0] is None or isinstance(value[0], Response) \
+                    or not _is_success(value):
                 return value
             body = Response(dump(validate(value[0], from_attributes=True)),
                             media_type="application/json")
@@ -87,3 +92,10 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
                         media_type="application/json")
 
     return respond
+
+
+def _is_success(value: tuple[Any, ...]) -> bool:
+    """Whether a ``(body, status[, headers])`` return is a 2xx, the answers a response
+    model describes (a malformed tuple counts as one: make_response says what is wrong)."""
+    status = value[1] if len(value) > 1 else None
+    return not isinstance(status, int) or 200 <= status < 300

@@ -16,6 +16,10 @@ Fixtures for users' projects:
 
 The server fixtures run the machine's ``redis-server`` and PostgreSQL binaries; when
 one is missing, the tests using it are skipped, or fail when ``CI=true``.
+
+With pytest-asyncio installed, an unset ``asyncio_default_fixture_loop_scope`` is
+set to ``function`` (a project's own value wins), so that its warning about the
+option does not show in every run.
 """
 
 from __future__ import annotations
@@ -31,6 +35,25 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from heron.testing.servers import PostgresServer, RedisServer
+
+
+_LOOP_SCOPE = "asyncio_default_fixture_loop_scope"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Choose pytest-asyncio's fixture loop scope when the project has not."""
+    if not config.pluginmanager.hasplugin("asyncio"):
+        return
+    try:
+        if config.getini(_LOOP_SCOPE):
+            return
+    except ValueError:  # a pytest-asyncio too old to have the option
+        return
+    # pytest has no public way to set an ini value; getini() reads this cache
+    # first, and this hook runs before pytest-asyncio's (tryfirst), which warns
+    # when the value is unset. "function" is the default it announces.
+    config._inicache[_LOOP_SCOPE] = "function"
 
 
 @pytest.fixture
