@@ -272,6 +272,27 @@ class CSRFPlugin(Plugin):
                 return [exc]
         return []
 
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """The check turned off, or a plain-HTTP trusted origin (heron.csrf.W001, W002).
+
+        The CSRF secret has no cookie of its own: it is kept in the session, whose
+        cookie heron.sessions checks (heron.sessions.W001)."""
+        settings = app.settings
+        if not settings.csrf:
+            return [ImproperlyConfigured(
+                "csrf is off, so any site can make a visitor's browser post forms here with "
+                "the visitor's cookies. Turn it back on (remove csrf=False or HERON_CSRF=0) "
+                "and exempt only views with protection of their own (@csrf_exempt)",
+                id="heron.csrf.W001")]
+        plain = [o for o in settings.csrf_trusted_origins if o.strip().lower().startswith(
+            "http://")]
+        if plain:
+            return [ImproperlyConfigured(
+                f"csrf_trusted_origins contains {plain[0]!r}, a plain-HTTP origin: anyone "
+                "on the network between it and its visitors can post here in its name. "
+                "Trust its https:// origin instead", id="heron.csrf.W002")]
+        return []
+
     def template_globals(self, app: App) -> dict[str, Any]:
         """``csrf_token()`` and ``csrf_input()`` in every template."""
         import jinja2

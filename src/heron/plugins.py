@@ -9,6 +9,7 @@ hook                          when it runs
 ============================  ==========================================================
 :meth:`Plugin.setup`          once, when the plugin is added (register routes, hooks)
 :meth:`Plugin.checks`         at startup and by ``heron check``: configuration problems
+:meth:`Plugin.deploy_checks`  by ``heron check --deploy``: problems only production has
 :meth:`Plugin.gates`          per request, before routing, on the raw scope (sync)
 :meth:`Plugin.request_hooks`  per request that builds a ``Request``, before its view (async)
 :meth:`Plugin.response_hooks` after the view of such a request, on its response (async)
@@ -101,6 +102,13 @@ class Plugin:
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         """Configuration problems, each with its own id (see docs/checks.md)."""
+        return ()
+
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """Problems that matter only in production (a setting fine in development, such
+        as a cookie without Secure), reported by ``heron check --deploy`` and
+        ``app.check(deploy=True)``, never at startup.  An id with ``W``
+        (``acme.audit.W001``) is a warning, one with ``E`` an error (docs/checks.md)."""
         return ()
 
     def needs_request_context(self, app: App) -> bool:

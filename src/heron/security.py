@@ -31,6 +31,7 @@ Header = tuple[bytes, bytes]
 DEBUG_HOSTS = ("localhost", ".localhost", "127.0.0.1", "[::1]")
 NONCE_KEY = "heron.csp_nonce"
 _NAME = "heron.security"  # the plugin's name: its key in route.extensions
+_YEAR = 365 * 24 * 3600  # the HSTS max-age production wants (and the preload list)
 # Letters, digits, dots, hyphens (and underscores, common in container names),
 # or a bracketed IPv6 address; then an optional port.
 _HOST = re.compile(r"(?:[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::[0-9]*)?")
@@ -300,6 +301,40 @@ class SecurityPlugin(Plugin):
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
         problem = check_hosts(app.settings)
         return [problem] if problem is not None else []
+
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """Hosts, the HTTPS redirect and HSTS, as production needs them (W001-W005)."""
+        settings = app.settings
+        problems = []
+        if "*" in (host.strip() for host in settings.allowed_hosts):
+            problems.append(ImproperlyConfigured(
+                "allowed_hosts contains '*', so any Host header is believed, and links the "
+                "app builds from it (password-reset mails, redirects) can point at another "
+                "site. List the site's names: HERON_ALLOWED_HOSTS=example.com,.example.org",
+                id="heron.security.W001"))
+        elif not settings.allowed_hosts and settings.debug:
+            # Without debug this is heron.security.E001, which every check reports.
+            problems.append(ImproperlyConfigured(
+                "allowed_hosts is empty: debug allows only the localhost names, and "
+                "production refuses every request. Set HERON_ALLOWED_HOSTS to the host "
+                "names this app serves", id="heron.security.W002"))
+        if not settings.secure_redirect:
+            problems.append(ImproperlyConfigured(
+                "secure_redirect is off, so the app answers plain HTTP. Set "
+                "HERON_SECURE_REDIRECT=1 (behind a proxy that terminates TLS, set "
+                "HERON_TRUSTED_PROXIES too), or redirect to HTTPS at the proxy and ignore "
+                "this warning", id="heron.security.W003"))
+        if settings.hsts_seconds <= 0:
+            problems.append(ImproperlyConfigured(
+                "hsts_seconds is 0, so no Strict-Transport-Security header is sent and a "
+                "browser may still try plain HTTP. Set HERON_HSTS_SECONDS=31536000 (a year) "
+                "once the whole site works over HTTPS", id="heron.security.W004"))
+        elif settings.hsts_seconds < _YEAR:
+            problems.append(ImproperlyConfigured(
+                f"hsts_seconds is {settings.hsts_seconds}, less than a year: browsers forget "
+                "the HTTPS-only rule soon after a visit. Set HERON_HSTS_SECONDS=31536000 "
+                "once a shorter trial went well", id="heron.security.W005"))
+        return problems
 
     def gates(self, app: App) -> Iterable[Gate]:
         settings = app.settings

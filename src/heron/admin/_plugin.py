@@ -72,5 +72,14 @@ class AdminPlugin(Plugin):
 
         return check_site(self.bound_site(app))
 
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """The admin at its well-known address (heron.admin.W001)."""
+        if app.settings.admin_url.strip("/") != "admin":
+            return []
+        return [ImproperlyConfigured(
+            f"The admin is at {app.settings.admin_url!r}, the first address bots try with "
+            "stolen and guessed passwords. Move it somewhere only staff know: "
+            "HERON_ADMIN_URL=/staff-7f3a/", id="heron.admin.W001")]
+
 
 plugin = AdminPlugin

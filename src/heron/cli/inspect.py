@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from heron._deploy import is_warning
 from heron.cli._app import app_options, load_app
 from heron.exceptions import ImproperlyConfigured
 
@@ -37,13 +38,30 @@ def routes_command(app: str | None) -> None:
 
 @click.command("check")
 @app_options()
-def check_command(app: str | None) -> None:
-    """Check the app's configuration; exit non-zero when something is wrong."""
+@click.option("--deploy", is_flag=True,
+              help="Add the deployment checks: what is wrong only in production.")
+@click.option("--fail-level", type=click.Choice(["ERROR", "WARNING"], case_sensitive=False),
+              default="ERROR", show_default=True,
+              help="Exit non-zero on problems of this level or worse.")
+def check_command(app: str | None, deploy: bool, fail_level: str) -> None:
+    """Check the app's configuration; exit non-zero when something is wrong.
+
+    Every problem is printed with its id (docs/checks.md).  Ids with W are warnings:
+    they fail the command only with --fail-level WARNING.
+    """
     application, spec = load_app(app)
-    problems = application.check()
+    problems = application.check(deploy=True) if deploy else application.check()
+    warnings = [problem for problem in problems if is_warning(problem)]
+    errors = len(problems) - len(warnings)
     for problem in problems:
         click.echo(f"{problem.id}: {problem.message}", err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found in {spec}.", err=True)
+    if warnings:
+        click.echo(f"{errors} error(s), {len(warnings)} warning(s); warnings fail the "
+                   "check only with --fail-level WARNING.", err=True)
+    if errors or (warnings and fail_level.upper() == "WARNING"):
         sys.exit(1)
-    click.echo(f"No problems found in {spec}.")
+    if not problems:
+        click.echo(f"No problems found in {spec}"
+                   + (", deployment checks included." if deploy else "."))

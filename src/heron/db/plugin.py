@@ -3,6 +3,7 @@ context that lets ``db.session`` find the request it belongs to."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -39,6 +40,28 @@ class DatabasePlugin(Plugin):
         from heron.db.checks import check_database
 
         return check_database(app)
+
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """SQLite served by several worker processes (heron.db.W001).
+
+        The number of workers comes from ``WEB_CONCURRENCY``, the variable ``heron run``
+        (its ``--workers`` default), uvicorn and gunicorn read: an app cannot see how many
+        processes a server started for it."""
+        if not self.needs_request_context(app):
+            return []  # the app does not use heron.db
+        raw = os.environ.get("WEB_CONCURRENCY", "").strip()
+        workers = int(raw) if raw.isdigit() else 1
+        settings = app.settings
+        urls = {"default": settings.database_url, **settings.database_binds}
+        sqlite = [name for name, url in urls.items()
+                  if url is None or url.partition("://")[0].split("+")[0] == "sqlite"]
+        if workers <= 1 or not sqlite:
+            return []
+        return [ImproperlyConfigured(
+            f"The {sqlite[0]!r} database is SQLite and WEB_CONCURRENCY={workers} worker "
+            "processes share it: SQLite takes one writer at a time, so under load writes "
+            "wait and fail with 'database is locked'. Use PostgreSQL "
+            "(HERON_DATABASE_URL=postgresql://...) or one worker", id="heron.db.W001")]
 
 
 plugin = DatabasePlugin

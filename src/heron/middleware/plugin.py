@@ -65,6 +65,18 @@ class MiddlewarePlugin(Plugin):
             return [exc]
         return []
 
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """Proxy headers believed from any address (heron.middleware.W001)."""
+        everyone = [entry for entry in app.settings.trusted_proxies if _everyone(entry)]
+        if not everyone:
+            return []
+        return [ImproperlyConfigured(
+            f"trusted_proxies contains {everyone[0]!r}, so any client can send "
+            "X-Forwarded-For/-Proto/-Host or Forwarded and be believed: it picks its own "
+            "address (throttles, logs) and scheme. Name only your proxies: "
+            "HERON_TRUSTED_PROXIES=127.0.0.1 (nginx on this machine) or their network, "
+            "such as 10.0.0.0/8", id="heron.middleware.W001")]
+
     def middleware(self, app: App) -> Iterable[Middleware]:
         from heron.app import Middleware
 
@@ -100,6 +112,19 @@ class MiddlewarePlugin(Plugin):
 
             entries.append(Middleware(ServerTimingMiddleware, inner=True))
         return entries
+
+
+def _everyone(entry: str) -> bool:
+    """Whether a ``trusted_proxies`` entry matches every address (``*``, ``0.0.0.0/0``)."""
+    import ipaddress
+
+    entry = entry.strip()
+    if entry == "*":
+        return True
+    try:
+        return ipaddress.ip_network(entry, strict=False).prefixlen == 0
+    except ValueError:
+        return False  # not an address: the middleware fails on it at startup
 
 
 plugin = MiddlewarePlugin

@@ -4,8 +4,10 @@ on first request, so that apps which never serve their schema never load it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from heron.exceptions import ImproperlyConfigured
 from heron.plugins import Plugin
 from heron.requests import Request
 from heron.routing import Route
@@ -76,6 +78,32 @@ class OpenAPIPlugin(Plugin):
                                      include_in_schema=False)
                 app.router.add_route(docs.rstrip("/") + "/assets/{name}", docs_asset,
                                      ["GET"], "heron_docs_asset", include_in_schema=False)
+
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """The API's document and docs page served by an app without an API
+        (heron.openapi.W001): they only map its pages for whoever looks."""
+        settings = app.settings
+        if settings.openapi_url is None or any(_is_api(r) for r in app.compiled_routes()):
+            return []
+        served = [settings.openapi_url] + (
+            [settings.docs_url] if settings.docs_url is not None else [])
+        return [ImproperlyConfigured(
+            f"The app serves its OpenAPI document ({' and the docs page '.join(served)}) but "
+            "has no typed API route (one with a JSON body parameter or a response model), so "
+            "they list its pages for anyone. Set HERON_OPENAPI_URL= (empty: not served), "
+            "or openapi_url=None", id="heron.openapi.W001")]
+
+
+def _is_api(route: Route) -> bool:
+    """Whether a route is part of a typed JSON API: in the schema, with a JSON body
+    parameter or a response model (an HTML page or form view has neither)."""
+    if route.is_websocket or route.options.get("include_in_schema", True) is False:
+        return False
+    if route.plan is not None and any(p.source == "body" for p in route.plan.all_parameters()):
+        return True
+    from heron.params import response_model
+
+    return response_model(route.endpoint, route.options) is not None
 
 
 plugin = OpenAPIPlugin

@@ -78,6 +78,22 @@ class SessionsPlugin(Plugin):
                 problems.append(exc)
         return problems
 
+    def deploy_checks(self, app: App) -> Iterable[ImproperlyConfigured]:
+        """The session cookie without ``Secure`` in production (heron.sessions.W001).
+
+        The CSRF secret and the logged-in user live in the session, so this cookie
+        is the one that matters."""
+        secure = app.settings.session_cookie_secure
+        if secure is True:
+            return []
+        when = ("never marked Secure" if secure is False else
+                "marked Secure only on requests the app sees as HTTPS (never behind a proxy "
+                "that terminates TLS, unless it is in trusted_proxies)")
+        return [ImproperlyConfigured(
+            f"session_cookie_secure is {secure}: the session cookie is {when}, so a browser "
+            "may send it over plain HTTP, where it can be stolen. Set "
+            "HERON_SESSION_COOKIE_SECURE=1 on an HTTPS site", id="heron.sessions.W001")]
+
     def request_attributes(self, app: App) -> dict[str, Any]:
         """``request.session`` and ``await request.load_session()``."""
 
