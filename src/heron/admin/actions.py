@@ -57,6 +57,8 @@ def plan_deletion(admin: ModelAdmin, request: Request, session: Session,
     plan = DeletionPlan()
     seen: set[tuple[type[Any], Any]] = set()
     for row in rows:
+        if not admin.has_delete_permission(request, row):  # an object-level refusal
+            plan.forbidden.add(str(admin.verbose_name_plural))
         _walk(admin, request, session, row, plan, seen, 0)
     return plan
 

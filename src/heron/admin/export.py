@@ -72,7 +72,8 @@ def _rows(request: Request, statement: Select[Any]) -> Iterator[list[Any]]:
         result = session.scalars(statement.execution_options(yield_per=CHUNK))
         for chunk in result.partitions(CHUNK):
             yield list(chunk)
-            session.expunge_all()
+            for row in chunk:  # expunge_all() would end the identity map the result uses
+                session.expunge(row)
     finally:
         session.close()
 

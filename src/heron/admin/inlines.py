@@ -124,7 +124,9 @@ class InlineFormSet:
             total = _total(data.get(f"{prefix}-TOTAL"), len(existing))
             for n in range(total):
                 row_prefix = f"{prefix}-{n}-"
-                pk = str(data.get(row_prefix + "pk") or "")
+                # A new parent (added, or saved as new) has no rows yet: any row it is
+                # sent is a new one, copied from the row of the original if it names one.
+                pk = str(data.get(row_prefix + "pk") or "") if parent is not None else ""
                 instance = by_pk.pop(pk, None) if pk else None
                 if pk and instance is None:
                     formset.errors.append("A row of this list was changed or deleted by "

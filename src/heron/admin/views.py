@@ -246,7 +246,8 @@ async def _save_editable(request: Request, admin: ModelAdmin, form: FormData) ->
     from heron.admin import audit
 
     _refuse(bool(admin.list_editable) and admin.has_change_permission(request))
-    keys = [k for k in form.getlist("_row") if isinstance(k, str)][:admin.list_per_page]
+    keys = list(dict.fromkeys(k for k in form.getlist("_row") if isinstance(k, str)))[
+        :admin.list_per_page]  # each row once, however often it was sent
 
     def save(session: Session) -> tuple[bool, dict[str, Any]]:
         rows = [_load(admin, request, session, pk) for pk in keys]
@@ -278,7 +279,7 @@ async def _run_action(request: Request, admin: ModelAdmin, form: FormData) -> Re
     if not isinstance(name, str) or name not in actions:
         raise HTTPException(400, "There is no such action.")
     func, _, description = actions[name]
-    selected = [k for k in form.getlist("_selected") if isinstance(k, str)]
+    selected = list(dict.fromkeys(k for k in form.getlist("_selected") if isinstance(k, str)))
     across = form.get("select_across") == "1"
     if not selected and not across:
         flash(request, "Tick the rows the action should act on; nothing was changed.", "warning")
