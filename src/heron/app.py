@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from heron import _matcher
 from heron._components import Component, load_component
 from heron._dispatch import Dispatcher
+from heron._static import static_app, static_checks
 from heron.checks import ConfigurationErrors, run_checks
 from heron.concurrency import configure_threadpool
 from heron.converters import DEFAULT_CONVERTERS, Converter
@@ -294,10 +295,14 @@ class App(Dispatcher, RouteDecorators):
 
     # -- startup ------------------------------------------------------------
 
-    def check(self) -> list[ImproperlyConfigured]:
+    def check(self, *, deploy: bool = False) -> list[ImproperlyConfigured]:
         """Every configuration problem found (what ``heron check`` prints): the
-        registered checks (:mod:`heron.checks`), each plugin's, and the routes'."""
-        problems = run_checks(self, [_core_settings_check] + [
+        registered checks (:mod:`heron.checks`), each plugin's, and the routes'.
+
+        With ``deploy``, the deployment checks follow (``heron check --deploy``): what
+        is wrong only in production, the core's and each plugin's ``deploy_checks``.
+        A problem whose id has ``W`` (``heron.security.W003``) is a warning."""
+        problems = run_checks(self, [_core_settings_check, static_checks] + [
             plugin.checks for plugin in self.plugins.values()])
         if self._stack is None:  # a running app's routes are compiled and checked already
             self._add_plugin_routes()
@@ -309,6 +314,10 @@ class App(Dispatcher, RouteDecorators):
                 problems.append(exc)
             else:
                 problems += self._check_route_options()
+        if deploy:
+            from heron._deploy import deploy_problems
+
+            problems += deploy_problems(self)
         return problems
 
     def _check_route_options(self) -> list[ImproperlyConfigured]:
@@ -447,14 +456,7 @@ class App(Dispatcher, RouteDecorators):
         self._root_routers: tuple[Router, ...] = (self.router,)
 
     def _static_files(self) -> ASGIApp | None:
-        from heron.staticfiles import StaticFiles
-
-        folders = [self.root / self.settings.static_dir]
-        folders += [c.static_dir for c in self.components.values() if c.static_dir]
-        existing = [f for f in folders if f.is_dir()]
-        if not existing:
-            return None
-        return StaticFiles(existing, max_age=0 if self.settings.debug else 3600)
+        return static_app(self)
 
     def _wrap_view(self, route: Route, call: Callable[[Any], Any]) -> Callable[[Request], Any]:
         befores = [build_hook(f) for r in route.routers for f in r.before_request_funcs]

@@ -144,9 +144,10 @@ class MultiDict(Mapping[str, Any]):
         else:
             pairs = list(items)
         self._list = pairs
+        # The first value of a key wins; keys keep the order they came in.
         self._dict: dict[str, Any] = {}
-        for key, value in reversed(pairs):
-            self._dict[key] = value
+        for key, value in pairs:
+            self._dict.setdefault(key, value)
 
     def getlist(self, key: str) -> list[Any]:
         """Every value for ``key`` (an empty list when absent)."""

@@ -65,6 +65,12 @@ class Settings:
     static_url: str = "/static"
     #: Folder of the app's own static files, relative to the app's root folder.
     static_dir: str = "static"
+    #: Folder ``heron collectstatic`` gathers every static file into (hashed names,
+    #: compressed copies, a manifest), relative to the app's root folder.
+    static_root: str = "staticfiles"
+    #: Serve ``static_root`` and give hashed URLs: ``None`` when debug is off and the
+    #: manifest exists, ``True`` always (a startup error without one), ``False`` never.
+    static_manifest: bool | None = None
     #: Folder of the app's own templates, relative to the app's root folder.
     templates_dir: str = "templates"
     #: Older secret keys still accepted when verifying signatures (key rotation).

@@ -44,6 +44,16 @@ class UserAddForm(ModelForm):
                            help_text="Enter the same password again.")
 
     def clean(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        from heron.auth.users import find_user
+
+        model = self.model()
+        login = model.USERNAME_FIELD
+        # Logins are unique whatever their case (an index on lower(...)), which the
+        # form's unique-column check cannot see: ask the database the way login does.
+        if login in data and self._sync_session().scalar(find_user(model, str(data[login]))
+                                                         .limit(1)) is not None:
+            raise ValidationError(f"A user with that {login.replace('_', ' ')} already "
+                                  "exists.", field=login)
         if self.request is not None:
             _password_errors(self.request, self.raw, None, data["password1"], data["password2"])
         return None

@@ -149,7 +149,8 @@ def _nav(request: Request) -> list[tuple[str, list[ModelAdmin]]]:
     """The components and models the user may see, for the index and the side menu."""
     result = []
     for component, admins in bound_site(request).grouped().items():
-        visible = [a for a in admins if a.has_view_permission(request)]
+        visible = [a for a in admins
+                   if a.has_view_permission(request) or a.has_add_permission(request)]
         if visible:
             result.append((component, visible))
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from heron.exceptions import ImproperlyConfigured
 from heron.responses import HTMLResponse
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ class Templates:
         self.auto_reload = settings.debug if reload is None else reload
         self.globals: dict[str, Any] = {
             "url_for": _url_for,
-            "static": _static_helper(settings.static_url),
+            "static": _static_helper(app),
             "csp_nonce": _csp_nonce,
             "config": settings.public(),
         }
@@ -224,17 +226,65 @@ def _url_for(context: Any, name: str, /, _external: bool = False, **params: Any)
     return root + request.app.url_path_for(name, **params)
 
 
-def _static_helper(static_url: str) -> Callable[..., str]:
-    prefix = static_url.rstrip("/")
+def _static_helper(app: App) -> Callable[..., str]:
+    from heron._static import app_manifest
+
+    prefix = app.settings.static_url.rstrip("/")
+    missed: set[str] = set()
 
     @jinja2.pass_context
     def static(context: Any, path: str) -> str:
-        """The URL of a static file (under the mount prefix, if any)."""
+        """The URL of a static file (under the mount prefix, if any): its hashed name
+        when the app serves collected files (docs/static-files.md)."""
         request = context.get("request")
         root = request.scope.get("root_path", "") if request is not None else ""
-        return f"{root}{prefix}/{path.lstrip('/')}"
+        name = path.lstrip("/")
+        manifest = app_manifest(app)
+        if manifest is not None:
+            hashed = manifest.paths.get(name)
+            if hashed is not None:
+                return f"{root}{prefix}/{hashed}"
+            if name not in missed:
+                # `heron check` reports names written in templates (heron.templating.E001);
+                # one built at run time shows up here, once.
+                missed.add(name)
+                logging.getLogger("heron").warning(
+                    "static(%r): no such file in the manifest %s; linking to the plain URL. "
+                    "Run `heron collectstatic` again", name, manifest.folder)
+        return f"{root}{prefix}/{name}"
 
     return static
+
+
+def missing_static_names(app: App) -> list[ImproperlyConfigured]:
+    """``static("...")`` calls in the app's templates naming a file the manifest lacks
+    (heron.templating.E001): asked by ``heron check`` and at startup, when the app
+    serves collected files."""
+    from heron._static import app_manifest
+
+    manifest = app_manifest(app)
+    if manifest is None:
+        return []
+    env = app.templates.env
+    used: dict[str, list[str]] = {}
+    for template in env.list_templates():
+        try:
+            source = env.loader.get_source(env, template)[0]  # type: ignore[union-attr]
+            tree = env.parse(source, template)
+        except (jinja2.TemplateError, UnicodeDecodeError):
+            continue  # not a template, or a broken one: rendering it says why
+        for call in tree.find_all(jinja2.nodes.Call):
+            name = call.node
+            if (isinstance(name, jinja2.nodes.Name) and name.name == "static" and call.args
+                    and isinstance(call.args[0], jinja2.nodes.Const)
+                    and isinstance(call.args[0].value, str)):
+                used.setdefault(call.args[0].value.lstrip("/"), []).append(template)
+    return [ImproperlyConfigured(
+        f"static({name!r}) in {', '.join(sorted(set(templates)))} names a file that is not in "
+        f"the manifest {manifest.folder}: the page would link to a file that is not served. "
+        "Fix the name, or add the file to a static folder and run `heron collectstatic`",
+        id="heron.templating.E001") for name, templates in sorted(used.items())
+        if name not in manifest.paths]
 
 
 @jinja2.pass_context

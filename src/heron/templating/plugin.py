@@ -10,6 +10,7 @@ from heron.settings import settings_section
 
 if TYPE_CHECKING:
     from heron.app import App
+    from heron.exceptions import ImproperlyConfigured
     from heron.templating import Templates
 
 __all__ = ["TemplatingPlugin"]
@@ -37,6 +38,17 @@ class TemplatingPlugin(Plugin):
             return Templates(app)
 
         app.provide("templates", make)
+
+    def checks(self, app: App) -> list[ImproperlyConfigured]:
+        """Templates naming a static file the manifest lacks (heron.templating.E001),
+        when the app serves collected static files."""
+        from heron._static import app_manifest
+
+        if app_manifest(app) is None:
+            return []  # nothing to check: Jinja2 stays unimported
+        from heron.templating._templates import missing_static_names
+
+        return missing_static_names(app)
 
 
 plugin = TemplatingPlugin
