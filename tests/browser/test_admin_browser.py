@@ -195,12 +195,12 @@ def test_search_filter_sort_and_paginate(staff: Page, site: AppServer) -> None:
 
     # Filters: two at once, each link keeping the other.
     filters = page.locator("aside.filters")
-    click_and_wait(page, filters.get_by_role("link", name="published", exact=True))
+    click_and_wait(page, filters.get_by_role("link", name="Published", exact=True))
     assert len(titles(page)) == 15
     click_and_wait(page, filters.locator("details", has_text="By In stock")
                    .get_by_role("link", name="No", exact=True))
     assert titles(page) == ["Volume 05", "Volume 17", "Volume 29", "Volume 41"]
-    assert filters.locator("li.selected").all_inner_texts() == ["published", "No", "All"]
+    assert filters.locator("li.selected").all_inner_texts() == ["Published", "No", "All"]
     click_and_wait(page, filters.get_by_role("link", name="Clear all filters"))
     assert page.url in (site.url + BOOKS, site.url + BOOKS + "?")
     assert len(titles(page)) == 20
@@ -350,7 +350,7 @@ def test_bulk_action_with_its_confirmation(staff: Page, site: AppServer) -> None
     assert posted_status(landed) == 303
     assert message(page) == "1 book done: Mark the selected books published."
     row = page.locator("#result_list tbody tr", has_text="Volume 45")
-    assert row.locator("td.field-status").inner_text() == "published"
+    assert row.locator("td.field-status").inner_text() == "Published"
 
 
 def test_delete_with_its_confirmation_and_history(staff: Page, site: AppServer) -> None:
