@@ -13,8 +13,10 @@ import click
 from heron.__about__ import __version__
 from heron.cli.db import db_group
 from heron.cli.inspect import check_command, routes_command
+from heron.cli.new import new_group
 from heron.cli.serve import run_command
 from heron.cli.shell import shell_command
+from heron.cli.static import collectstatic_command
 
 __all__ = ["main"]
 
@@ -116,10 +118,10 @@ def _component_offering(cmd_name: str, application: Any) -> str | None:
 def main() -> None:
     """heron: run, inspect and manage a heron app.
 
-    The app is found from the APP argument (module:attr or module), the
-    HERON_APP environment variable, or app.py in the current folder.  Commands
-    the app adds (@app.cli.command(), its components and plugins) are listed
-    after heron's own.
+    The app is found from the APP argument (module:attr, module:create_app()
+    or module), HERON_APP (the environment, then .env), or app.py in the
+    current folder.  Commands the app adds (@app.cli.command(), its components
+    and plugins) are listed after heron's own.
     """
 
 
@@ -128,3 +130,5 @@ main.add_command(routes_command)
 main.add_command(check_command)
 main.add_command(db_group)
 main.add_command(shell_command)
+main.add_command(new_group)
+main.add_command(collectstatic_command)

@@ -2,7 +2,8 @@
 
 Every command names the app the same ways: ``--app APP``, the ``APP`` argument
 (on commands with no other positional argument), or ``HERON_APP``; when none is
-given, ``app.py`` in the current folder.
+given, ``app.py`` in the current folder.  ``APP`` may call a factory,
+``module:create_app("dev")`` (see :func:`heron._discovery.find_app`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ __all__ = ["app_options", "load_app"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_APP_HELP = "The app, module:attr (default: HERON_APP, or app.py in this folder)."
+_APP_HELP = ("The app: module:attr, module:create_app() or module (default: HERON_APP, "
+             "or app.py in this folder).")
 
 
 def load_app(spec: str | None) -> tuple[Any, str]:

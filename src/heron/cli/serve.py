@@ -44,6 +44,7 @@ def _log_config(level: str) -> dict[str, Any]:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
 @click.option("--reload", is_flag=True, help="Restart when code changes (development).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              envvar="WEB_CONCURRENCY", show_envvar=True,
               help="Worker processes.")
 @click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn",
               show_default=True, help="ASGI server to run the app with.")
@@ -59,6 +60,9 @@ def run_command(app: str | None, host: str, port: int, reload: bool, workers: in
         os.environ["HERON_DEBUG"] = os.environ[_DEBUG_VARIABLE] = "1" if debug else "0"
     application, spec = load_app(app)  # fail here, clearly, before a server starts
     os.environ[_APP_VARIABLE] = spec
+    # A factory's app, made once in this process: the server serves it when it runs
+    # here; its reload and worker processes call the factory (spec) themselves.
+    _loaded[spec] = application
     settings = getattr(application, "settings", None)
     if debug is not None and settings is not None and settings.debug != debug:
         click.echo(f"heron: {'--debug' if debug else '--no-debug'} overrides "
@@ -76,6 +80,8 @@ def run_command(app: str | None, host: str, port: int, reload: bool, workers: in
 _APP_VARIABLE = "HERON_RUN_APP"
 _DEBUG_VARIABLE = "HERON_RUN_DEBUG"
 _FACTORY = "heron.cli.serve:served_app"
+#: The app ``heron run`` loaded in this process, by spec.
+_loaded: dict[str, Any] = {}
 #: ``max_header_size`` of an app that has no heron settings.
 DEFAULT_MAX_HEADER_SIZE = 64 * 1024
 #: uvicorn's httptools protocol with heron's limit on the request head (``max_header_size``).
@@ -84,11 +90,15 @@ _HTTPTOOLS = "heron.cli._protocol:HttpToolsProtocol"
 
 def served_app() -> Any:
     """The app ``heron run`` serves (a factory for the server): the app named in
-    ``HERON_RUN_APP``, with ``HERON_RUN_DEBUG`` (``--debug``/``--no-debug``)
-    applied over the code's own setting."""
+    ``HERON_RUN_APP`` (``module:create_app()`` calls that factory, once per
+    process), with ``HERON_RUN_DEBUG`` (``--debug``/``--no-debug``) applied over
+    the code's own setting."""
     from heron._discovery import find_app
 
-    application, _ = find_app(os.environ[_APP_VARIABLE])
+    spec = os.environ[_APP_VARIABLE]
+    application = _loaded.get(spec)
+    if application is None:
+        application, _ = find_app(spec)
     settings = getattr(application, "settings", None)
     flag = os.environ.get(_DEBUG_VARIABLE)
     if flag is not None and settings is not None:
