@@ -17,8 +17,10 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from heron._context import add_cleanup, current_scope, run_cleanups
+from heron.db._signals import HeronSession
 from heron.db._steps import Steps, run_steps_async, run_steps_sync
 from heron.db.models import Model
 from heron.db.pagination import Page, check_page, count_statement, page_bounds
@@ -150,9 +152,9 @@ class DatabaseState:
     def make_session(self, bind: str | None = None) -> Session:
         binds = {cls: self.engine(key) for cls, key in self._configured_binds().items()}
         if self.test_connection is not None and bind is None:
-            return Session(bind=self.test_connection, binds=binds or None,  # type: ignore[arg-type]
+            return HeronSession(bind=self.test_connection, binds=binds or None,  # type: ignore[arg-type]
                            join_transaction_mode="create_savepoint")
-        return Session(bind=self.engine(bind), binds=binds or None)  # type: ignore[arg-type]
+        return HeronSession(bind=self.engine(bind), binds=binds or None)  # type: ignore[arg-type]
 
     def make_async_session(self, bind: str | None = None) -> AsyncSession:
         binds = {cls: self.async_engine(key) for cls, key in self._configured_binds().items()}
@@ -161,9 +163,9 @@ class DatabaseState:
         if self.test_async_connection is not None and bind is None:
             return AsyncSession(bind=self.test_async_connection, binds=binds or None,  # type: ignore[arg-type]
                                 join_transaction_mode="create_savepoint",
-                                expire_on_commit=False)
+                                expire_on_commit=False, sync_session_class=HeronSession)
         return AsyncSession(bind=self.async_engine(bind), binds=binds or None,  # type: ignore[arg-type]
-                            expire_on_commit=False)
+                            expire_on_commit=False, sync_session_class=HeronSession)
 
     async def dispose(self) -> None:
         """Close every pooled connection (at shutdown)."""
@@ -178,6 +180,9 @@ class DatabaseState:
 def _prepare(engine: Engine) -> None:
     """Per-connection settings, and marking errors that mean "cannot reach the database"."""
     if engine.dialect.name == "sqlite":
+        from heron.db._sqlite import use_aware_datetimes
+
+        use_aware_datetimes(engine.dialect)
 
         @event.listens_for(engine, "connect")
         def sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
@@ -244,11 +249,33 @@ def _conflict(exc: sa_exc.IntegrityError) -> HTTPException:
     return HTTPException(409, detail)
 
 
+#: What a client is told when another transaction changed the row first (409).
+_STALE_DETAIL = "The data changed since it was read; reload it and try again."
+
+
+def _stale(exc: StaleDataError) -> HTTPException:
+    """The 409 of an update or delete that found its row changed (a version column
+    did not match) or gone: another transaction wrote it first."""
+    scope = current_scope.get()
+    where = "" if scope is None else f" on {scope.get('method', '')} {scope.get('path', '')}"
+    # SQLAlchemy's message names the table and the row counts, never values.
+    logging.getLogger("heron.db").warning(
+        "Another transaction changed or deleted the row first%s: %s", where, _first_line(exc))
+    detail = _STALE_DETAIL
+    app = None if scope is None else scope.get("app")
+    if app is not None and app.settings.debug:
+        detail += f" SQLAlchemy says: {_first_line(exc)}"
+    return HTTPException(409, detail)
+
+
 def translate_error(exc: Exception) -> Exception | None:
     """What a database error that escaped a view becomes: a 409 for a broken
-    constraint (an ``IntegrityError``), a 503 when the database is out of reach."""
+    constraint (an ``IntegrityError``) or a stale row (a ``StaleDataError``: a
+    version column did not match), a 503 when the database is out of reach."""
     if isinstance(exc, sa_exc.IntegrityError):
         return _conflict(exc)
+    if isinstance(exc, StaleDataError):
+        return _stale(exc)
     if isinstance(exc, sa_exc.TimeoutError):
         return ServiceUnavailable(f"No database connection was free in time: {exc}")
     if isinstance(exc, sa_exc.DBAPIError) and getattr(exc, "heron_unreachable", False):
