@@ -1,0 +1,1 @@
+"""A bookshop: heron's admin example (see app.py)."""
