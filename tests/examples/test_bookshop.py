@@ -294,7 +294,8 @@ def test_add_a_book_with_a_review(app: Any, staff: TestClient, shop: dict[str, A
     history = staff.get(f"{BOOKS}{key}/history/")
     assert history.status_code == 200
     assert "<td>ada</td>" in history.text
-    assert "<td>Add</td>" in history.text
+    assert "<td>Add<br>" in history.text
+    assert "Added 1 review" in history.text  # the inline row, noted on the book's entry
 
 
 def test_the_book_form_refuses_bad_values(app: Any, staff: TestClient,

@@ -162,10 +162,16 @@ class InlineFormSet:
             ok = False
         return ok
 
-    def save(self, session: Session, parent: Any) -> tuple[list[Any], list[Any], list[Any]]:
-        """Store the rows (after :meth:`is_valid`): ``(added, changed, deleted)``."""
+    def save(self, session: Session, parent: Any, request: Request | None = None
+             ) -> tuple[list[Any], list[Any], list[Any]]:
+        """Store the rows (after :meth:`is_valid`): ``(added, changed, deleted)``, rows sent
+        back unchanged in none of them; with
+        ``request``, each is recorded in the audit log as the inline's model."""
         if self.readonly:
             return [], [], []
+        from heron.admin import audit
+        from heron.admin.history import log_addition, log_change, log_deletion
+
         relation = parent_relationship(self.inline)
         added: list[Any] = []
         changed: list[Any] = []
@@ -175,15 +181,29 @@ class InlineFormSet:
                 continue
             if row.delete:
                 if row.instance is not None:
+                    if request is not None:
+                        log_deletion(self.inline, request, session, row.instance)
                     session.delete(row.instance)
                     deleted.append(row.instance)
                 continue
             form = row.form
+            before = audit.snapshot(row.instance) if row.instance is not None else None
             instance = form.instance if form.instance is not None else self.inline.model()
             setattr(instance, relation.key, parent)
             form.instance = instance
             form.save(session)
-            (added if row.instance is None else changed).append(instance)
+            if before is None:
+                added.append(instance)
+            elif audit.diff(before, audit.snapshot(instance), self.inline.model):
+                changed.append(instance)
+            else:
+                continue  # sent back as it was
+            if request is None:
+                continue
+            if before is None:
+                log_addition(self.inline, request, session, instance)
+            else:
+                log_change(self.inline, request, session, instance, before)
         session.flush()
         return added, changed, deleted
 

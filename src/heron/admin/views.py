@@ -393,13 +393,15 @@ async def _change_form(request: Request, admin: ModelAdmin, pk: str | None) -> R
                     setattr(instance, name, value)
             admin.save_model(request, session, instance, form, editing_obj is not None)
             form.save(session)
+            notes = []
             for formset in inlines:
-                formset.save(session, instance)
+                added, changed, deleted = formset.save(session, instance, request)
+                notes += _inline_notes(formset, added, changed, deleted)
             admin.save_related(request, session, instance, inlines)
             if before is None:
-                log_addition(admin, request, session, instance)
+                log_addition(admin, request, session, instance, "; ".join(notes))
             else:
-                log_change(admin, request, session, instance, before)
+                log_change(admin, request, session, instance, before, "; ".join(notes))
         finally:
             session.info.pop(audit.AUDITED_KEY, None)
         result["saved"] = instance
@@ -421,6 +423,18 @@ def _inline_locked(inline: Any, request: Request, parent: Any) -> bool:
     if parent is None:
         return not inline.has_add_permission(request, parent)
     return not inline.has_change_permission(request, parent)
+
+
+def _inline_notes(formset: InlineFormSet, added: list[Any], changed: list[Any],
+                  deleted: list[Any]) -> list[str]:
+    """"Added 2 reviews" and the like, for the parent's entry in the audit log."""
+    inline = formset.inline
+    notes = []
+    for verb, rows in (("Added", added), ("Changed", changed), ("Deleted", deleted)):
+        if rows:
+            name = inline.verbose_name if len(rows) == 1 else inline.verbose_name_plural
+            notes.append(f"{verb} {len(rows)} {name}")
+    return notes
 
 
 def _after_save(request: Request, admin: ModelAdmin, obj: Any, data: Mapping[str, Any],
