@@ -510,6 +510,7 @@ def test_duplicate_path_and_method_is_e001_at_startup(app: App) -> None:
 def test_routes_lists_every_route(app: App) -> None:
     app.get("/a", name="a")(lambda: "a")
     app.post("/b", name="b")(lambda: "b")
+    app.settings.openapi_enabled = True
     # and the OpenAPI document and docs page (docs/api.md)
     assert sorted(r.name for r in app.routes()) == [
         "a", "b", "heron_docs", "heron_docs_asset", "heron_openapi"]

@@ -19,9 +19,12 @@ database session committed after the view, a task loaded by id or 404),
 response models, 201 for a create, 204 for a delete, a partial update with
 PATCH, and tags and error responses for the OpenAPI document.
 
-Invalid input is answered by heron: 422 with the list of problems, 400 for
-malformed JSON, 415 for a body that is not JSON.  Scripts posting JSON without
-cookies pass heron's CSRF check, so the API needs no CSRF token.
+The API's router is in API mode (``Router(..., api=True)``): every error under
+/api (404, 405, 400 for malformed JSON, 415 for a body that is not JSON, 422 with
+the list of problems, a 500's reference) is problem JSON, whatever the client
+accepts, so a plain ``curl`` reads JSON too; the home page stays HTML.  Scripts
+posting JSON without cookies pass heron's CSRF check, so the API needs no CSRF
+token.
 
 The database is heron's default, a SQLite file in the app's instance folder;
 ``HERON_DATABASE_URL`` points it elsewhere.  ``heron db migrate`` makes the
@@ -32,24 +35,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Annotated, Any
 
 from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heron import (
-    App,
-    Depends,
-    HTTPException,
-    JSONResponse,
-    Query,
-    Request,
-    Response,
-    Router,
-    Settings,
-)
+from heron import App, Depends, Query, Router, Settings
 from heron.db import db
 from heron.params import Path  # not in heron, where it would shadow pathlib's
 
@@ -70,7 +62,8 @@ settings = Settings(openapi_title="Tasks API", openapi_version="1.0.0")
 if not settings.allowed_hosts:
     settings.allowed_hosts = ["127.0.0.1", "localhost", "[::1]"]
 app = App(settings)
-api = Router("/api", name="api")
+# API mode: errors under /api are problem JSON whatever the client accepts (docs/errors.md).
+api = Router("/api", name="api", api=True)
 
 
 # -- dependencies ----------------------------------------------------------------------
@@ -217,17 +210,5 @@ async def health() -> Health:
     """Whether the API is up."""
     return Health(status="ok")
 
-
-def problem(request: Request, exc: HTTPException) -> Response:
-    """Errors under /api are problem JSON (RFC 9457), whatever the client accepts;
-    heron's own 422s already are."""
-    body = {"type": "about:blank", "title": HTTPStatus(exc.status_code).phrase,
-            "status": exc.status_code, "detail": str(exc.detail)}
-    return JSONResponse(body, exc.status_code,
-                        {**exc.headers, "content-type": "application/problem+json"})
-
-
-for status in (400, 404, 415):
-    api.on_error(status)(problem)
 
 app.include(api)

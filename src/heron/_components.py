@@ -4,6 +4,8 @@ A component is an importable package.  heron looks in it for:
 
 - ``router``: a :class:`~heron.Router` (in the package or its ``routes`` or
   ``views`` module); its URL names are namespaced by the component's name;
+- or ``component_router(app)``: a function returning the router made from the
+  app's settings (another prefix, some pages left out), or ``None`` for none;
 - ``models``: a module imported at once, so its models join the metadata that
   migrations compare;
 - ``templates/``, ``static/`` and ``migrations/`` folders next to its ``__init__``;
@@ -40,6 +42,8 @@ class Component:
     static_dir: Path | None
     migrations_dir: Path | None
     setup: Callable[[App], Any] | None
+    #: ``component_router(app)``: the router, made once the app's settings are known.
+    router_factory: Callable[[App], Router | None] | None = None
 
 
 def _import(name: str, tried: list[str]) -> ModuleType | None:
@@ -67,9 +71,10 @@ def load_component(spec: str | ModuleType) -> Component:
             id="heron.components.E001",
         )
     name = getattr(module, "component_name", module.__name__.rsplit(".", 1)[-1])
-    router = getattr(module, "router", None)
+    factory = getattr(module, "component_router", None)
+    router = None if factory is not None else getattr(module, "router", None)
     for sub in ("routes", "views"):
-        if router is not None:
+        if router is not None or factory is not None:
             break
         submodule = _import(f"{module.__name__}.{sub}", [])
         router = getattr(submodule, "router", None) if submodule else None
@@ -95,4 +100,5 @@ def load_component(spec: str | ModuleType) -> Component:
         static_dir=subdir("static"),
         migrations_dir=subdir("migrations"),
         setup=getattr(module, "setup", None),
+        router_factory=factory,
     )

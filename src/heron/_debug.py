@@ -13,7 +13,7 @@ import traceback
 from types import TracebackType
 from typing import Any
 
-from heron._errors import wants_json
+from heron._errors import answers_json
 from heron.requests import HTTPConnection
 from heron.responses import HTMLResponse, JSONResponse, Response
 
@@ -106,8 +106,8 @@ def _template_html(exc: BaseException) -> str:
 
 def debug_response(conn: HTTPConnection, exc: BaseException) -> Response:
     """A 500 describing ``exc`` for the developer: an HTML page, or problem JSON
-    with the traceback for API clients."""
-    if wants_json(conn):
+    with the traceback for API clients and in API mode."""
+    if answers_json(conn):
         body = {
             "type": "about:blank",
             "title": "Internal Server Error",

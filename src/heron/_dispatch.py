@@ -26,7 +26,7 @@ from heron.exceptions import (
 )
 from heron.params import build_hook
 from heron.plugins import Finalizer, Gate, RequestHook, ResponseHook
-from heron.requests import ClientDisconnect, HTTPConnection, Request
+from heron.requests import API_MODE_KEY, ClientDisconnect, HTTPConnection, Request
 from heron.responses import RedirectResponse, Response, make_response
 from heron.routing import WEBSOCKET, Mount, Route, Router
 from heron.types import Receive, Scope, Send
@@ -198,6 +198,10 @@ class Dispatcher:
             allowed = ", ".join(sorted(result.allowed | {"OPTIONS"}))
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers={"allow": allowed})
+            # The routes at this path say whether it is in API mode, prefix or not.
+            other = self._http_matcher.match(min(result.allowed), request.route_path)
+            if other.__class__ is RouteMatch:
+                request.scope[API_MODE_KEY] = other.route.api  # type: ignore[union-attr]
             exc = HTTPException(405, f"Method {request.method} is not allowed here.",
                                 {"allow": allowed})
         else:
@@ -247,6 +251,8 @@ class Dispatcher:
                 translated.__cause__ = exc
                 exc = translated
                 break
+        if "route" not in conn.scope and API_MODE_KEY not in conn.scope:
+            conn.scope[API_MODE_KEY] = self._api_mode_at(conn, routers)
         handler, key = _find_handler(exc, routers)
         reference = None
         if isinstance(exc, ServiceUnavailable):
@@ -276,6 +282,16 @@ class Dispatcher:
                 logger.exception("The debug page failed [ref %s]", reference)
         return error_response(conn, 500, "The server could not answer this request.",
                               reference=reference)
+
+    def _api_mode_at(self, conn: HTTPConnection, routers: Sequence[Router]) -> bool:
+        """API mode for a request no route took: one of ``routers`` (those of its
+        path's prefix) is in API mode, or, for an error before routing (a gate's 400),
+        one of the routers whose prefix holds the path."""
+        if any(router.api for router in routers):
+            return True
+        if not hasattr(self, "_prefixes"):  # not compiled: no router is known
+            return False
+        return any(router.api for router in self._routers_for(conn.route_path))
 
     def _log_unhandled(self, conn: HTTPConnection, exc: Exception, message: str = "") -> str:
         import uuid

@@ -30,6 +30,10 @@ def wants_json(conn: HTTPConnection) -> bool:
     return "json" in content_type
 
 
+def answers_json(conn: HTTPConnection) -> bool:
+    """True when heron's errors for ``conn`` are problem JSON: the request is in API
+    mode (:attr:`~heron.requests.HTTPConnection.api_mode`), or the client prefers JSON."""
+    return conn.api_mode or wants_json(conn)
 
 
 def validation_response(exc: Any) -> Response:
@@ -48,9 +52,10 @@ def error_response(
     headers: dict[str, str] | None = None,
     reference: str | None = None,
 ) -> Response:
-    """The default error answer: RFC 9457 problem JSON or a small HTML page."""
+    """The default error answer: RFC 9457 problem JSON (API mode, or a client that
+    prefers JSON) or a small HTML page."""
     title = phrase(status)
-    if wants_json(conn):
+    if answers_json(conn):
         body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
         if detail is not None and detail != title:
             body["detail"] = detail

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["App", "Middleware"]
 
 #: Route decorator options the core reads (heron.params): the rest come from plugins.
-CORE_ROUTE_OPTIONS = frozenset({"response_model", "status_code"})
+CORE_ROUTE_OPTIONS = frozenset({"response_model", "status_code", "dependencies"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("heron.error")
@@ -81,6 +81,11 @@ class App(Dispatcher, RouteDecorators):
         middleware: :class:`Middleware` entries, outermost first.
         root: the folder of the app's own ``templates/`` and ``static/``;
             defaults to the folder of the module that created the app.
+        api: API mode for the whole app, as ``Router(api=True)`` gives it to a
+            router's routes: every error is problem JSON and heron.auth's guards
+            answer 401/403, whatever the client accepts (docs/errors.md).
+        dependencies: ``Depends(func)`` run before every view, for their effect
+            (docs/api.md#dependencies).
         **overrides: individual settings (``debug=True``), applied on top.
     """
 
@@ -92,6 +97,8 @@ class App(Dispatcher, RouteDecorators):
         plugins: Sequence[Plugin | type[Plugin] | str] = (),
         middleware: Sequence[Middleware] = (),
         root: str | os.PathLike[str] | None = None,
+        api: bool = False,
+        dependencies: Sequence[Any] = (),
         **overrides: Any,
     ) -> None:
         # Plugins and components are loaded (imported) first, so that their settings
@@ -113,7 +120,10 @@ class App(Dispatcher, RouteDecorators):
             settings.update(**overrides)
         self.settings = settings
         self.root = Path(root).resolve() if root is not None else _caller_folder()
-        self.router = Router()
+        self.router = Router(api=api, dependencies=dependencies)
+        #: Replacements for dependencies, for tests: ``{get_db: fake_db}`` makes every
+        #: ``Depends(get_db)`` call ``fake_db`` instead (docs/testing.md).
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self.state = State()
         self.extensions: dict[str, Any] = {}
         self.converters: dict[str, type[Converter]] = dict(DEFAULT_CONVERTERS)
@@ -200,9 +210,11 @@ class App(Dispatcher, RouteDecorators):
         """Run ``func(request, response)`` after every view; it may return a new response."""
         return self.router.after_request(func)
 
-    def on_error(self, key: type[BaseException] | int) -> Callable[[F], F]:
-        """Handle an exception class or an HTTP status: ``func(request, exc)``."""
-        return self.router.on_error(key)
+    def on_error(self, key: type[BaseException] | int, *,
+                 model: Any = None) -> Callable[[F], F]:
+        """Handle an exception class or an HTTP status: ``func(request, exc)``;
+        ``model`` declares the error shape (see :meth:`Router.on_error`)."""
+        return self.router.on_error(key, model=model)
 
     def on_startup(self, func: F) -> F:
         """Run ``func()`` (sync or async) when the server starts; a failure stops it."""
@@ -228,12 +240,14 @@ class App(Dispatcher, RouteDecorators):
                 f"Two components are named {component.name!r}", id="heron.components.E003"
             )
         self.components[component.name] = component
-        if component.router is not None:
-            if component.router.name:
-                self.router.include(component.router)
+        router = component.router_factory(self) if component.router_factory is not None \
+            else component.router
+        if router is not None:
+            if router.name:
+                self.router.include(router)
             else:
                 namespace = Router(name=component.name)
-                namespace.include(component.router)
+                namespace.include(router)
                 self.router.include(namespace)
         plugin = self._component_plugins.pop(component.name, None) \
             or getattr(component.module, "plugin", None)
@@ -423,7 +437,8 @@ class App(Dispatcher, RouteDecorators):
     def _compile_route(self, route: Route, names: dict[str, list[Route]]) -> None:
         """Analyse one view and make its handler (once, at startup)."""
         same = names.setdefault(route.name, [])
-        if same and all(other.endpoint is not route.endpoint for other in same):
+        if same and all(_view_of(other.endpoint) is not _view_of(route.endpoint)
+                        for other in same):
             raise ImproperlyConfigured(
                 f"Two routes are named {route.name!r}: {same[0].describe()} at "
                 f"{same[0].path} and {route.describe()} at {route.path}; pass name=...",
@@ -433,10 +448,15 @@ class App(Dispatcher, RouteDecorators):
         where = f"View {route.describe()} for {route.path}"
         respond = None if route.is_websocket else \
             build_responder(route.endpoint, route.options, where)
-        call = build_call(route.endpoint, route.template.converters, where, respond)
+        given = route.options.get("dependencies", ())
+        dependencies = [*(d for router in route.routers for d in router.dependencies),
+                        *(given if isinstance(given, (list, tuple)) else [given])]
+        call = build_call(route.endpoint, route.template.converters, where, respond,
+                          dependencies)
         route.plan = call.plan  # type: ignore[attr-defined]
         route.handler = call if route.is_websocket else self._wrap_view(route, call)
         if (route.handler is call and not route.is_websocket and respond is None
+                and not dependencies
                 and takes_only_path_params(route.endpoint, route.template.converters)):
             route.direct = route.endpoint  # called as view(**params): no adapter
 
@@ -491,13 +511,22 @@ class App(Dispatcher, RouteDecorators):
         for plugin in self.plugins.values():
             for entry in plugin.middleware(self):
                 (inner if entry.inner else outer).append(entry)
-        entries = [*outer, *self.user_middleware, *inner]
+        entries = [*self._request_signals(), *outer, *self.user_middleware, *inner]
         if not entries:
             return self  # __call__ handles requests itself
         stack: ASGIApp = self._reenter
         for entry in reversed(entries):
             stack = entry.wrap(stack)
         return stack
+
+    def _request_signals(self) -> list[Middleware]:
+        # Only a project that imported heron.signals and connected a receiver pays
+        # for the signals: a look-up, not an import (blinker stays unloaded).
+        signals = sys.modules.get("heron.signals")
+        if signals is None or not (signals.request_started.receivers
+                                   or signals.request_finished.receivers):
+            return []
+        return [Middleware(signals._RequestSignals, {"sender": self})]
 
     # -- URLs ---------------------------------------------------------------
 
@@ -689,6 +718,12 @@ def _caller_folder() -> Path:
     frame = sys._getframe(2)
     filename = frame.f_globals.get("__file__")
     return Path(filename).resolve().parent if filename else Path.cwd()
+
+
+def _view_of(endpoint: Any) -> Any:
+    """What a route serves: the class of a class-based view's verb (its routes share a
+    name), else the function itself."""
+    return getattr(endpoint, "view_class", endpoint)
 
 
 

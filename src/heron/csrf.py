@@ -20,7 +20,7 @@ import dataclasses
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -91,7 +91,12 @@ def get_token(conn: HTTPConnection) -> str:
     rendered page different, so compression cannot leak the secret (BREACH).
     The first call stores a secret in the session.
     """
-    session = conn.session
+    return _token_of(conn.session)
+
+
+def _token_of(session: MutableMapping[str, Any]) -> str:
+    """A masked token for the secret ``session`` holds (one is stored when it has none);
+    heron's test client calls it on the session it reads from the store."""
     secret = session.get(SESSION_KEY)
     if not isinstance(secret, str) or _decode(secret) is None:
         secret = session[SESSION_KEY] = _new_secret()

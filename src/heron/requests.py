@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
 
+#: The scope key where heron records API mode for a request no route matched.
+API_MODE_KEY = "heron.api"
 _JSON_TYPES = ("application/json",)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # A reg-name or IPv4 address, or a bracketed IPv6 address, then an optional port.
@@ -92,6 +94,22 @@ class HTTPConnection:
     def route(self) -> Route | None:
         """The matched :class:`~heron.routing.Route`, if any."""
         return self.scope.get("route")
+
+    @property
+    def api_mode(self) -> bool:
+        """Whether heron answers this request in API mode (docs/errors.md#api-mode):
+        its route is in a ``Router(api=True)`` or an ``App(api=True)``, or, for a path
+        no route matches (404, 405), the path lies under such a router's prefix.
+        Errors are then problem JSON and heron.auth's guards answer 401 or 403,
+        whatever the client accepts."""
+        route = self.scope.get("route")
+        if route is not None:
+            return bool(route.api)
+        api = self.scope.get(API_MODE_KEY)
+        if api is None:  # before routing: only the app's own mode is known
+            app = self.scope.get("app")
+            api = app is not None and app.router.api
+        return bool(api)
 
     @property
     def headers(self) -> Headers:

@@ -233,7 +233,7 @@ def _json_default(obj: Any) -> Any:
         return str(obj)
     dump = getattr(obj, "model_dump", None)
     if dump is not None:
-        return dump(mode="json")
+        return dump(mode="json", by_alias=True)  # the model's JSON form, as documented
     if isinstance(obj, (set, frozenset)):
         return list(obj)
     if isinstance(obj, PurePath):

@@ -9,7 +9,7 @@ the tree into :class:`Route` objects and compiles them into a matcher.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from heron.converters import Converter, PathConverter
 from heron.exceptions import ImproperlyConfigured, URLBuildError
 from heron.types import ASGIApp
+from heron.views import ClassView, MethodView
 
 __all__ = [
     "Mount", "PathTemplate", "Route", "RouteDecorators", "Router", "add_view_hook", "view_hooks",
@@ -162,11 +163,13 @@ class Route:
         name: the full, namespaced name for ``url_for`` (``"blog:post"``).
         routers: the routers it was declared in, outermost first (for hooks).
         options: extra keywords given to the decorator (for OpenAPI and others).
+        api: whether a router it is in (the app's own included) is in API mode.
         handler: the compiled request handler, set by the app at startup.
         extensions: what plugins computed for this route at startup, by plugin name.
     """
 
     __slots__ = (
+        "api",
         "direct",
         "endpoint",
         "extensions",
@@ -198,6 +201,7 @@ class Route:
         self.namespace = namespace
         self.routers = routers
         self.options = options
+        self.api = any(router.api for router in routers)
         self.template: PathTemplate
         self.handler: Any = None
         #: What the view's signature asks for (heron.params.Plan; set at startup).
@@ -298,10 +302,17 @@ class Router(RouteDecorators):
         prefix: prepended to every path in this router (``"/blog"``).
         name: the namespace of its route names (``url_for("blog:post")``).
         tags: OpenAPI tags for its routes (and those of routers it includes).
+        api: API mode for its routes (and those of routers it includes): every
+            error is problem JSON and heron.auth's guards answer 401/403 instead of
+            redirecting to the login page, whatever the client accepts (docs/errors.md).
+        dependencies: ``Depends(func)`` run before each view of this router (and of
+            routers it includes), for their effect: a check that raises, a
+            transaction... (docs/api.md#dependencies).
     """
 
     def __init__(self, prefix: str = "", *, name: str | None = None,
-                 tags: list[str] | None = None) -> None:
+                 tags: list[str] | None = None, api: bool = False,
+                 dependencies: Sequence[Any] = ()) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ImproperlyConfigured(
                 f"Router prefix {prefix!r} must start with '/' and not end with one",
@@ -316,6 +327,11 @@ class Router(RouteDecorators):
         self.name = name
         #: OpenAPI tags of the router's operations (docs/api.md).
         self.tags = list(tags or ())
+        #: ``Depends(...)`` run before each of its views (docs/api.md#dependencies).
+        self.dependencies: list[Any] = list(dependencies)
+        #: API mode (docs/errors.md#api-mode): read by the error responses and by
+        #: batteries through ``request.api_mode``.
+        self.api = api
         self.before_request_funcs: list[Callable[..., Any]] = []
         self.after_request_funcs: list[Callable[..., Any]] = []
         self.error_handlers: dict[type[BaseException] | int, Callable[..., Any]] = {}
@@ -339,8 +355,17 @@ class Router(RouteDecorators):
         """Register ``endpoint`` for ``path`` (methods default to ``GET``).
 
         Extra keyword ``options`` are kept on the route for later consumers
-        (OpenAPI summaries, tags, response models...).
+        (OpenAPI summaries, tags, response models...).  A class-based view (a
+        :class:`~heron.views.MethodView` subclass or what its ``as_view()`` returns)
+        becomes one route per verb it defines, or per verb of ``methods``.
         """
+        view: Any = endpoint
+        if isinstance(view, type) and issubclass(view, MethodView):
+            view = view.as_view()
+        if isinstance(view, ClassView):
+            for method, function in view.endpoints(methods):
+                self.add_route(path, function, [method], name or view.name, **options)
+            return
         upper = frozenset(m.upper() for m in (methods or ["GET"]))
         unknown = upper - HTTP_METHODS - {WEBSOCKET}
         if unknown:
@@ -391,11 +416,27 @@ class Router(RouteDecorators):
         self.after_request_funcs.append(func)
         return func
 
-    def on_error(self, key: type[BaseException] | int) -> Callable[[F], F]:
-        """Handle an exception class or an HTTP status with ``func(request, exc)``."""
+    def on_error(self, key: type[BaseException] | int, *,
+                 model: Any = None) -> Callable[[F], F]:
+        """Handle an exception class or an HTTP status with ``func(request, exc)``.
+
+        ``model`` declares the error shape (a pydantic model, dataclass...): what
+        ``func`` returns is validated and written as JSON with the error's status,
+        and the OpenAPI document describes the answers of this router's routes
+        for that error with it (docs/api.md#your-own-error-shapes).
+
+        Raises:
+            ImproperlyConfigured: a model pydantic cannot validate (heron.params.E007).
+        """
 
         def decorator(func: F) -> F:
-            self.error_handlers[key] = func
+            if model is None:
+                self.error_handlers[key] = func
+                return func
+            from heron.params import error_responder
+
+            where = f"The error handler {getattr(func, '__qualname__', func)!r}"
+            self.error_handlers[key] = error_responder(func, model, where)
             return func
 
         return decorator

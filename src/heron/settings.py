@@ -221,7 +221,7 @@ def settings_section(cls: type[T]) -> type[T]:
 
 
 #: Arguments of App that people set on the settings by mistake.
-_APP_ARGUMENTS = ("components", "plugins", "middleware", "root", "settings")
+_APP_ARGUMENTS = ("components", "plugins", "middleware", "root", "settings", "api")
 
 
 def _check_names(cls: type[Settings], names: typing.Iterable[str]) -> None:

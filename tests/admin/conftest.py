@@ -1,4 +1,4 @@
-"""Fixtures of the HTTP tests of heron.admin: the shop of ``admin_site`` in an app with
+"""Fixtures of the HTTP tests of heron.admin: the shop of ``admin_shop`` in an app with
 heron.auth and heron.admin on a SQLite file per test, its users, and logged-in clients.
 
 The shop's database is made once per session (migrations, rows, the superuser) and
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from admin_site import FAST_HASHING, AdminAppFactory, Browser, Shop, add_test_views, make_shop
+from admin_shop import FAST_HASHING, AdminAppFactory, Browser, Shop, add_test_views, make_shop
 
 from heron import App
 from heron.db import db

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from admin_site import (
+from admin_shop import (
     BOOKS,
     PUBLISHERS,
     AdmShopAuthor,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from admin_site import (
+from admin_shop import (
     AdmShopAuthor,
     AdmShopBook,
     AdmShopChapter,

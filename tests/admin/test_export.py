@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from admin_site import AUTHORS, BOOKS, PUBLISHERS, AdmShopAuthor, AdmShopBook, Browser, Shop
+from admin_shop import AUTHORS, BOOKS, PUBLISHERS, AdmShopAuthor, AdmShopBook, Browser, Shop
 from sqlalchemy.orm import Session
 
 

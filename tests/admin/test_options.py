@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from admin_site import (
+from admin_shop import (
     AUTHORS,
     BOOKS,
     NOTES,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from admin_site import (
+from admin_shop import (
     BOOKS,
     AdmShopAuthor,
     AdmShopBook,
@@ -91,7 +91,7 @@ def test_a_page_s_queries_do_not_grow_with_its_rows(admin_app: Any, shop: Shop,
 
 
 def test_the_full_count_is_one_query_less_when_off(shop: Shop) -> None:
-    from admin_site import AUTHORS
+    from admin_shop import AUTHORS
 
     add_books(shop, 10)
     with shop.client("admin") as browser:

@@ -21,6 +21,7 @@ def make(**settings: Any) -> App:
     settings.setdefault("secret_key", "test-secret-key")
     settings.setdefault("allowed_hosts", ["testserver"])
     settings.setdefault("access_log", False)
+    settings.setdefault("openapi_enabled", True)  # no typed API route below
     app = App(**settings)
 
     @app.get("/items")

@@ -36,7 +36,9 @@ REF = "#/components/schemas/"
 
 @pytest.fixture
 def api() -> App:
-    return App(secret_key="test-secret-key", allowed_hosts=["testserver"], access_log=False)
+    # Served whatever the routes: these tests read the document of any app.
+    return App(secret_key="test-secret-key", allowed_hosts=["testserver"], access_log=False,
+               openapi_enabled=True)
 
 
 def document(app: App) -> dict[str, Any]:
@@ -171,7 +173,8 @@ def test_info_paths_and_what_is_left_out(api: App) -> None:
 
 
 def test_every_parameter_source() -> None:
-    app = App(secret_key="k", allowed_hosts=["testserver"], access_log=False)
+    app = App(secret_key="k", allowed_hosts=["testserver"], access_log=False,
+              openapi_enabled=True)
 
     @app.get("/shops/{shop}/items/{day}")
     async def items(
@@ -221,7 +224,9 @@ def test_every_parameter_source() -> None:
     assert found[("header", "X-Token")]["schema"] == {"type": "string", "default": "none"}
     assert found[("cookie", "session_hint")]["schema"] == {
         "anyOf": [{"type": "integer"}, {"type": "null"}]}
-    assert "400" not in operation["responses"]  # no body
+    assert "415" not in operation["responses"]  # no body
+    # A query string heron cannot read (a NUL character) is a 400.
+    assert operation["responses"]["400"]["description"] == "Malformed query string"
     assert operation["responses"]["422"]["content"] == {
         "application/problem+json": {"schema": {"$ref": REF + "ValidationProblem"}}}
 
@@ -282,7 +287,8 @@ def test_models_are_described_once_and_referenced(api: App) -> None:
 
 
 def test_models_with_the_same_name_and_different_input_and_output() -> None:
-    app = App(secret_key="k", allowed_hosts=["testserver"], access_log=False)
+    app = App(secret_key="k", allowed_hosts=["testserver"], access_log=False,
+              openapi_enabled=True)
 
     @app.post("/a")
     async def a(item: Item) -> Item:
@@ -493,7 +499,7 @@ def test_guarded_operations_have_security(tmp_path: Any) -> None:
 
     app = App(components=["heron.auth"], secret_key="k", allowed_hosts=["testserver"],
               access_log=False, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-              session_cookie_name="shop_session")
+              session_cookie_name="shop_session", openapi_enabled=True)
     members = login_required(Router("/members", name="members"))
 
     @members.get("/list")
@@ -669,7 +675,7 @@ def test_cached_after_startup_not_before(api: App) -> None:
 
 
 def test_a_mounted_app_names_its_prefix_as_server() -> None:
-    inner = App(secret_key="k", access_log=False)
+    inner = App(secret_key="k", access_log=False, openapi_enabled=True)
 
     @inner.get("/items")
     async def items() -> list[str]:

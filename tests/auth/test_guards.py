@@ -371,3 +371,85 @@ def test_permission_required_takes_no_object_argument() -> None:
     # It used to accept obj=... and ignore it; objects are checked in the view.
     with pytest.raises(TypeError):
         permission_required("auth.change_user", obj=lambda request: None)  # type: ignore[call-arg]
+
+
+def add_api_views(app: App) -> App:
+    """Guarded views in API mode: a router with ``api=True``, guarded as a whole or by view."""
+    api = Router("/api", name="api", api=True)
+
+    @api.get("/me")
+    @login_required
+    def me(request: Request) -> dict[str, str]:
+        return {"username": request.user.username}
+
+    @api.get("/staff")
+    @staff_required
+    async def staff(request: Request) -> dict[str, bool]:
+        return {"staff": True}
+
+    @api.get("/groups")
+    @permission_required("auth.change_group")
+    async def groups(request: Request) -> dict[str, bool]:
+        return {"groups": True}
+
+    members = login_required(Router("/api/members", name="api_members", api=True))
+
+    @members.get("/")
+    async def members_index(request: Request) -> dict[str, str]:
+        return {"member": (await request.auser()).username}
+
+    app.include(api)
+    app.include(members)
+    return app
+
+
+@pytest.fixture
+def api_client(auth_site: AuthAppFactory) -> Iterator[TestClient]:
+    app = add_api_views(add_guarded_views(auth_site(login_url="/login")))
+    make_user(app, "alice")
+    make_user(app, "staffer", is_staff=True)
+    with TestClient(app) as client:
+        yield client
+
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize("path", ["/api/me", "/api/staff", "/api/groups", "/api/members/"])
+@pytest.mark.parametrize("headers", [BROWSER, {"accept": "*/*"}, {}])
+def test_api_mode_guards_answer_401_not_a_redirect(
+        api_client: TestClient, path: str, headers: dict[str, str]) -> None:
+    response = api_client.get(path, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["detail"] == "Authentication is required."
+    # outside API mode the same browser is sent to the login page
+    assert api_client.get("/async/account", headers=headers).status_code == 302
+
+
+def test_api_mode_guards_answer_403_in_json_to_browsers(api_client: TestClient) -> None:
+    as_user(api_client, "alice")
+    assert api_client.get("/api/me", headers=BROWSER).json() == {"username": "alice"}
+    for path in ("/api/staff", "/api/groups"):
+        refused = api_client.get(path, headers=BROWSER)
+        assert refused.status_code == 403, path
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert "auth.change_group" in api_client.get("/api/groups").json()["detail"]
+    as_user(api_client, "staffer")
+    assert api_client.get("/api/staff", headers=BROWSER).json() == {"staff": True}
+
+
+def test_a_bad_token_in_api_mode_is_a_401_in_json(api_client: TestClient) -> None:
+    response = api_client.get("/api/me", headers={**BROWSER, "authorization": "Bearer nope"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_app_in_api_mode_guards_every_route_with_401(auth_site: AuthAppFactory) -> None:
+    app = add_guarded_views(auth_site(login_url="/login", api=True))
+    with TestClient(app) as client:
+        for path in ("/sync/account", "/async/staff", "/members/sync", "/admin/"):
+            response = client.get(path, headers=BROWSER)
+            assert response.status_code == 401, path
+            assert response.headers["content-type"] == "application/problem+json"

@@ -120,6 +120,17 @@ def test_duplicate_username_in_another_case_is_a_field_error(app: App,
     assert whoami(app, client.cookies.get(COOKIE)) is None
 
 
+def test_duplicate_username_with_another_case_of_a_non_ascii_letter(app: App,
+                                                                   client: httpx.Client) -> None:
+    add_user(app, "Émile")
+
+    answer = sign_up(client, "émile", "emile@example.com")
+
+    assert answer.status_code == 422
+    assert "A user with that username already exists." in answer.text
+    assert count_users(app) == 1
+
+
 @pytest.mark.parametrize(("fields", "field", "message"), [
     ({"username": ""}, "username", "Enter a username."),
     ({"username": "ada lovelace"}, "username", "Enter a username of letters, digits"),

@@ -135,10 +135,12 @@ TRIGGERED = {
     "a plain-HTTP trusted origin": Case(
         {"csrf_trusted_origins": ["https://a.example", "http://partner.example"]},
         ("heron.csrf.W002",), says="'http://partner.example'"),
-    "API docs without an API": Case(routes="", ids=("heron.openapi.W001",),
-                                    says="/openapi.json and the docs page /docs"),
+    "API docs turned on without an API": Case(
+        {"openapi_enabled": True}, routes="", ids=("heron.openapi.W001",),
+        says="/openapi.json and the docs page /docs"),
     "the OpenAPI document alone without an API": Case(
-        {"docs_url": None}, routes="", ids=("heron.openapi.W001",), says="(/openapi.json)"),
+        {"docs_url": None, "openapi_enabled": True}, routes="", ids=("heron.openapi.W001",),
+        says="(/openapi.json)"),
     "SQLite with several workers": Case(
         env={"WEB_CONCURRENCY": "4"}, imports="from heron.db import db",
         ids=("heron.db.W001",), says="WEB_CONCURRENCY=4"),
@@ -164,6 +166,21 @@ NOT_TRIGGERED = {
     "no proxies": Case({"trusted_proxies": []}),
     "HTTPS trusted origins": Case({"csrf_trusted_origins": ["https://partner.example"]}),
     "no API and no API docs": Case({"openapi_url": None}, routes=""),
+    "no API, API docs left to the default (not served)": Case(routes=""),
+    "API docs turned off": Case({"openapi_enabled": False}, routes=""),
+    "an API router without typed routes": Case({"openapi_enabled": True}, routes="""
+from heron import Router
+
+api = Router("/api", api=True)
+
+
+@api.get("/ping")
+async def ping():
+    return {"pong": True}
+
+
+app.include(api)
+"""),
     "an API of response models only": Case(routes="""
 @app.get("/api/books")
 async def books() -> list[Book]:

@@ -179,7 +179,7 @@ async def test_one_session_per_request_shared_by_its_code(app: App) -> None:
     checkouts = Checkouts(app)
     async with AsyncTestClient(app) as client:
         sync = (await client.get("/sync/shared")).json()
-        assert sync == {"same": True, "type": "Session", "count": 0, "checked_out": 1}
+        assert sync == {"same": True, "type": "HeronSession", "count": 0, "checked_out": 1}
         assert checkouts.take() == {"sync": 1}
         result = (await client.get("/async/shared")).json()
         assert result == {"same": True, "type": "AsyncSession", "count": 0, "checked_out": 1}

@@ -258,6 +258,25 @@ def test_malformed_json_is_400_and_other_media_types_415(client: TestClient) -> 
     assert problems(client.post("/api/tasks")) == [("body", "", "missing")]
 
 
+def test_the_api_is_in_api_mode_whatever_the_client_accepts(client: TestClient) -> None:
+    """curl (``*/*``) and browsers get problem JSON under /api; the site's pages stay HTML."""
+    for accept in ("*/*", "text/html,application/xhtml+xml,*/*;q=0.8"):
+        headers = {"accept": accept}
+        for response, status in (
+                (client.get("/api/tasks/999999", headers=headers), 404),
+                (client.get("/api/nothing", headers=headers), 404),
+                (client.put("/api/tasks/1", headers=headers), 405),
+                (client.post("/api/tasks", content=b"<task/>",
+                             headers={**headers, "content-type": "application/xml"}), 415),
+                (client.post("/api/tasks", content=b"title=x",
+                             headers={**headers, "content-type": "text/plain"}), 403)):
+            assert response.status_code == status, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+        page = client.get("/nothing", headers=headers)
+        assert (page.status_code, page.headers["content-type"]) == (
+            404, "text/html; charset=utf-8")
+
+
 def test_json_without_cookies_passes_the_csrf_check(client: TestClient) -> None:
     """Scripts and API clients post JSON with no cookie and no token: nothing to forge.
     A body an HTML form could send, or a request carrying cookies, is checked."""

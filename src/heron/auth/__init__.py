@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from heron._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from heron.app import App
     from heron.auth._login import AnonymousUser, alogin, login, logout, update_session_auth_hash
     from heron.auth._plugin import plugin as plugin
     from heron.auth.guards import login_required, permission_required, safe_next, staff_required
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         create_user,
         get_user_model,
     )
+    from heron.routing import Router
 
 __all__ = [
     "AbstractBaseUser",
@@ -67,6 +69,15 @@ __all__ = [
 ]
 
 component_name = "auth"
+
+
+def component_router(app: App) -> Router | None:
+    """heron.auth's pages for ``app``: those ``auth_pages`` names, under
+    ``auth_url_prefix`` (``None`` when it names none)."""
+    from heron.auth.views import component_router as pages
+
+    return pages(app)
+
 DEFAULT_USER_MODEL = "heron.auth.user:User"
 HERE = Path(__file__).parent
 

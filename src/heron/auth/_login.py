@@ -1,7 +1,8 @@
 """Who is making the request: ``request.user``, logging in and out.
 
-The user is found on first use, from an ``Authorization: Bearer`` API token or
-else from the session, and kept in the request's scope.  Sync views load it
+The user is found on first use, from an API token or a JWT in the
+``Authorization`` header (a scheme of ``auth_token_schemes``) or else from the
+session, and kept in the request's scope.  Sync views load it
 with ``db.session`` (their thread may block), async code with
 ``await request.auser()``; the guards (``login_required``...) load it before
 the view runs, so ``request.user`` is then ready in both.
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from heron import signals
 from heron.auth.models import utcnow
 from heron.auth.users import get_user_model
 from heron.db._steps import COMMIT, Steps, run_steps_async, run_steps_sync
@@ -40,7 +42,7 @@ __all__ = [
 USER_KEY = "_auth_user_id"
 HASH_KEY = "_auth_user_hash"
 SCOPE_KEY = "heron.user"
-#: Set in the scope when ``request.user`` comes from an API token: the answer is private.
+#: The scheme, set in the scope when ``request.user`` comes from a token: the answer is private.
 TOKEN_KEY = "heron.auth.token"
 
 
@@ -132,23 +134,54 @@ def _fingerprint(conn: HTTPConnection, user: AbstractBaseUser) -> str:
     return user.session_auth_hash(secret_keys(conn.app)[-1])
 
 
-def _bearer(conn: HTTPConnection) -> str | None:
-    value = conn.headers.get("authorization")
-    if value is None:
+def _credentials(conn: HTTPConnection) -> tuple[str, str] | None:
+    """The ``Authorization`` header's scheme (as configured) and token, if it has one
+    of ``auth_token_schemes``; ``None`` without one or with an ignored scheme.
+
+    Raises:
+        HTTPException: 401 naming the accepted schemes, for any other scheme.
+    """
+    value = (conn.headers.get("authorization") or "").strip()
+    if not value:
         return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
+    given, _, token = value.partition(" ")
+    settings = conn.app.settings
+    for scheme in settings.auth_token_schemes:
+        if scheme.lower() == given.lower():
+            return scheme, token.strip()
+    if given.lower() in {s.lower() for s in settings.auth_ignored_schemes}:
+        return None
+    from heron.exceptions import HTTPException
+
+    accepted = ", ".join(settings.auth_token_schemes)
+    # A scheme heron does not read must not pass as "anonymous": the client would
+    # never learn why it is refused.
+    raise HTTPException(401, f"The Authorization scheme {given[:20]!r} is not accepted: "
+                             f"send the token as {' or '.join(settings.auth_token_schemes)}.",
+                        {"www-authenticate": accepted})
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    """The request's token (API token or JWT) in an accepted scheme, if any."""
+    credentials = _credentials(conn)
+    return None if credentials is None else credentials[1]
 
 
 def _lookup(conn: HTTPConnection) -> tuple[Select[Any] | None, Callable[[Any], User]]:
     """The one query that finds the request's user (``None``: no query needed), and
     what turns its row into ``request.user``; the sync and async loaders run it."""
-    token = _bearer(conn)
-    if token is not None:
+    credentials = _credentials(conn)
+    if credentials is not None:
+        scheme, token = credentials
+        conn.scope[TOKEN_KEY] = scheme
+        app = conn.app
+        if app.settings.jwt_keys and token.count(".") == 2:  # a JWT, not an API token
+            from heron.auth.jwt import access_lookup
+
+            return access_lookup(app, token, scheme)
         from heron.auth.tokens import token_query, token_user
 
-        conn.scope[TOKEN_KEY] = True
-        return token_query(conn.app, token), token_user
+        return token_query(app, token), lambda found: token_user(app, found, scheme)
     claim = _claim(conn)
     if claim is None:
         return None, lambda _: ANONYMOUS
@@ -166,7 +199,8 @@ def get_user(conn: HTTPConnection) -> User:
 
     Raises:
         RuntimeError: on the event loop (async code): ``await request.auser()``.
-        HTTPException: 401 for a bearer token that is unknown, revoked or expired.
+        HTTPException: 401 for a token that is unknown, revoked or expired, or in a
+            scheme that is not accepted.
     """
     user = conn.scope.get(SCOPE_KEY)
     if user is not None:
@@ -193,7 +227,7 @@ async def aget_user(conn: HTTPConnection) -> User:
     _require_auth(conn)
     from heron.db import db
 
-    if _bearer(conn) is None and conn.scope.get("heron.session") is None and \
+    if _credentials(conn) is None and conn.scope.get("heron.session") is None and \
             conn.app.settings.session_cookie_name in conn.cookies:
         await conn.load_session()  # a server-side store: read it without blocking
     return await run_steps_async(_user_steps(conn), lambda: db.async_session)
@@ -252,12 +286,22 @@ async def alogin(conn: HTTPConnection, user: AbstractBaseUser) -> None:
 def _login_steps(conn: HTTPConnection, user: AbstractBaseUser) -> Steps[None]:
     yield _start(conn, user)
     yield COMMIT
+    signals.user_logged_in.send(type(user), request=conn, user=user)
 
 
 def logout(conn: HTTPConnection) -> None:
-    """End the session: its data and key are dropped, the user is anonymous."""
+    """End the session: its data and key are dropped, the user is anonymous.
+
+    :data:`heron.signals.user_logged_out` gets the user when it was loaded
+    (``request.user`` read before); else ``None``.
+    """
+    user = conn.scope.get(SCOPE_KEY)
     conn.session.flush()
     conn.scope[SCOPE_KEY] = ANONYMOUS
+    if user is None or not user.is_authenticated:
+        user = None
+    signals.user_logged_out.send(type(user) if user is not None else None, request=conn,
+                                 user=user)
 
 
 def update_session_auth_hash(conn: HTTPConnection, user: AbstractBaseUser) -> None:

@@ -55,9 +55,13 @@ class AuthPlugin(Plugin):
         return [private_to_the_token]
 
     def commands(self, app: App) -> Iterable[Any]:
-        from heron.auth.commands import changepassword_command, createsuperuser_command
+        from heron.auth.commands import (
+            changepassword_command,
+            cleartokens_command,
+            createsuperuser_command,
+        )
 
-        return [createsuperuser_command, changepassword_command]
+        return [createsuperuser_command, changepassword_command, cleartokens_command]
 
     def migration_branches(self, app: App) -> Iterable[Any]:
         return _migration_branches(app)
@@ -66,10 +70,12 @@ class AuthPlugin(Plugin):
         _post_migrate(app)
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
-        from heron.auth.checks import check_user_model
+        from heron.auth.checks import check_pages, check_tokens, check_user_model
         from heron.auth.guards import check_mounts
 
         problems = check_user_model(app)
+        problems.extend(check_tokens(app, _serves_jwt(app.router)))
+        problems.extend(check_pages(app))
         try:
             check_mounts(app.router)
         except ImproperlyConfigured as exc:  # heron.auth.E005
@@ -78,6 +84,12 @@ class AuthPlugin(Plugin):
 
 
 plugin = AuthPlugin
+
+
+def _serves_jwt(router: Router) -> bool:
+    """Whether ``token_router(jwt=True)`` is included anywhere below ``router``."""
+    return bool(router.extensions.get("heron.auth.jwt")) or any(
+        _serves_jwt(child) for child, _ in router._children)
 
 
 def _migration_branches(app: App) -> list[Owner]:

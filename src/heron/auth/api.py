@@ -16,6 +16,15 @@ app mounts where its API lives; the app needs the ``heron.auth`` component::
 - ``POST /auth/token/revoke`` (``auth_api:revoke``): 204, and the request's token
   stops working.
 
+With ``token_router(jwt=True)`` (and ``jwt_keys`` set, ``pip install "heron[jwt]"``)
+three more serve JWT access and refresh tokens (:mod:`heron.auth.jwt`):
+
+- ``POST /auth/jwt`` (``auth_api:jwt``): a login and password for a token pair;
+- ``POST /auth/jwt/refresh`` (``auth_api:jwt_refresh``): a refresh token for a new
+  pair; the old refresh token stops working;
+- ``POST /auth/jwt/revoke`` (``auth_api:jwt_revoke``): 204, and the refresh token's
+  login ends (its access tokens too).
+
 Each token is :func:`~heron.auth.tokens.new_token`'s: the secret is in the answer
 once, the database keeps its hash, it expires after ``api_token_lifetime``.  The
 client sends it as ``Authorization: Bearer <token>``.  Requests that carry no
@@ -64,7 +73,7 @@ if TYPE_CHECKING:
     from heron.auth.models import AbstractBaseUser
     from heron.settings import Settings
 
-__all__ = ["LoginIn", "RegisterIn", "TokenOut", "token_router"]
+__all__ = ["LoginIn", "RefreshIn", "RegisterIn", "TokenOut", "TokenPairOut", "token_router"]
 
 _TOKEN_NAME = Field("API", min_length=1, max_length=100,
                     description="What the token is for (the device or the app), shown to "
@@ -101,8 +110,25 @@ class TokenOut(BaseModel):
     expires_at: datetime | None = Field(description="When it stops working (null: never).")
 
 
+class TokenPairOut(BaseModel):
+    """A new JWT access token and refresh token."""
+
+    access_token: str = Field(description="Send it as `Authorization: Bearer <token>`.")
+    refresh_token: str = Field(description="Post it to the refresh endpoint for a new pair; "
+                                           "it works once.")
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds the access token works.")
+    refresh_expires_at: datetime = Field(description="When the refresh token stops working.")
+
+
+class RefreshIn(BaseModel):
+    """A refresh token, to exchange or to revoke."""
+
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
 def token_router(prefix: str = "/auth", *, name: str = "auth_api", register: bool = True,
-                 tags: Sequence[str] = ("auth",)) -> Router:
+                 tags: Sequence[str] = ("auth",), jwt: bool = False) -> Router:
     """A router of the token endpoints, to include in an app with heron.auth.
 
     Args:
@@ -112,6 +138,9 @@ def token_router(prefix: str = "/auth", *, name: str = "auth_api", register: boo
         register: serve ``/register``, open to anyone; ``False`` when accounts are
             made another way.
         tags: the OpenAPI tags of the operations.
+        jwt: serve the JWT endpoints too (``{prefix}/jwt``, ``{prefix}/jwt/refresh``,
+            ``{prefix}/jwt/revoke``); the app needs ``jwt_keys`` (heron.auth.E011)
+            and PyJWT (``pip install "heron[jwt]"``).
 
     Returns:
         A new :class:`~heron.Router` (one per call, so it may be included twice).
@@ -126,6 +155,17 @@ def token_router(prefix: str = "/auth", *, name: str = "auth_api", register: boo
         429: {"description": "Too many failed attempts; see Retry-After."}})
     router.add_route("/token/revoke", revoke_view, ["POST"], "revoke", responses={
         400: {"description": "The request authenticated without a token."}})
+    if jwt:
+        router.extensions["heron.auth.jwt"] = True  # read by the startup check
+        invalid = {401: {"description": "The refresh token is not valid (or was already "
+                                        "used: its login is then revoked)."}}
+        router.add_route("/jwt", jwt_view, ["POST"], "jwt", responses={
+            400: {"description": "Wrong login or password."},
+            429: {"description": "Too many failed attempts; see Retry-After."}})
+        router.add_route("/jwt/refresh", jwt_refresh_view, ["POST"], "jwt_refresh",
+                         responses=invalid)
+        router.add_route("/jwt/revoke", jwt_revoke_view, ["POST"], "jwt_revoke",
+                         responses=invalid)
     return router
 
 
@@ -212,36 +252,114 @@ async def register_view(request: Request, account: RegisterIn) -> TokenOut:
     return await _issue(app, user, account.token_name)
 
 
+async def _log_in(request: Request, credentials: LoginIn) -> AbstractBaseUser:
+    """The user of ``credentials``, ``last_login`` updated (not committed yet)."""
+    from heron.db import db
+
+    user = await aauthenticate(request, credentials.username, credentials.password)
+    if user is None:
+        raise HTTPException(400, WRONG_LOGIN.format(
+            login_label(get_user_model(request.app)).lower()))
+    now = utcnow()
+    model = type(user)
+    await db.async_session.execute(
+        update(model).where(model.id == user.id).values(last_login=now))  # type: ignore[attr-defined]
+    set_committed_value(user, "last_login", now)
+    return user
+
+
 async def token_view(request: Request, credentials: LoginIn) -> TokenOut:
     """Exchange a login and password for a new API token.
 
     Wrong credentials answer 400 with one message that does not say which part was
     wrong; failures are throttled as on the login page (429 with ``Retry-After``).
     """
+    user = await _log_in(request, credentials)
+    return await _issue(request.app, user, credentials.token_name)
+
+
+def _pair_out(tokens: Any) -> TokenPairOut:
+    return TokenPairOut(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+                        expires_in=tokens.expires_in,
+                        refresh_expires_at=tokens.refresh_expires_at)
+
+
+async def jwt_view(request: Request, credentials: LoginIn) -> TokenPairOut:
+    """Exchange a login and password for a JWT access token and refresh token.
+
+    Errors as for the API token endpoint (400, 429); ``token_name`` names the login.
+    """
+    from heron.auth.jwt import new_login, pair
     from heron.db import db
 
-    app = request.app
-    user = await aauthenticate(request, credentials.username, credentials.password)
-    if user is None:
-        raise HTTPException(400, WRONG_LOGIN.format(login_label(get_user_model(app)).lower()))
-    now = utcnow()
-    model = type(user)
-    await db.async_session.execute(
-        update(model).where(model.id == user.id).values(last_login=now))  # type: ignore[attr-defined]
-    set_committed_value(user, "last_login", now)
-    return await _issue(app, user, credentials.token_name)
+    user = await _log_in(request, credentials)
+    row, jti = new_login(request.app, user, credentials.token_name)
+    session = db.async_session
+    session.add(row)
+    await session.flush()
+    tokens = pair(request.app, row, jti)
+    await session.commit()
+    return _pair_out(tokens)
+
+
+async def _login_row(request: Request, refresh_token: str) -> tuple[Any, dict[str, Any]]:
+    from heron.auth.jwt import decode, login_query
+    from heron.db import db
+
+    claims = decode(request.app, refresh_token, "refresh")
+    row = (await db.async_session.execute(
+        login_query(request.app, claims["sid"]))).scalar_one_or_none()
+    return row, claims
+
+
+async def jwt_refresh_view(request: Request, body: RefreshIn) -> TokenPairOut:
+    """A new token pair for a refresh token, which stops working (rotation).
+
+    401 for a refresh token that is not valid, expired, revoked, of a user who is
+    inactive or changed their password; a refresh token used a second time revokes
+    its login (someone else may hold a copy).
+    """
+    from heron.auth.jwt import pair, rotate
+    from heron.db import db
+
+    row, claims = await _login_row(request, body.refresh_token)
+    session = db.async_session
+    try:
+        jti = rotate(request.app, row, claims)
+    finally:
+        await session.commit()  # the new refresh token, or a replayed login revoked
+    return _pair_out(pair(request.app, row, jti))
+
+
+async def jwt_revoke_view(request: Request, body: RefreshIn) -> None:
+    """End the login of a refresh token: it and the login's access tokens stop
+    working (204; 401 for a token heron did not sign or that has expired)."""
+    from heron.db import db
+
+    row, claims = await _login_row(request, body.refresh_token)
+    if row is not None and str(row.user_id) == str(claims["sub"]):
+        revoke(row)
+        await db.async_session.commit()
 
 
 @login_required
 async def revoke_view(request: Request) -> None:
-    """Revoke the API token this request is authenticated with (a logout): 204."""
+    """Revoke the API token (or the JWT login) this request is authenticated with
+    (a logout): 204."""
     from heron.auth._login import _bearer
     from heron.db import db
 
     secret = _bearer(request)
     if secret is None:
         raise HTTPException(400, "This request carries no API token to revoke.")
+    app = request.app
+    if app.settings.jwt_keys and secret.count(".") == 2:
+        from heron.auth.jwt import decode, login_query
+
+        query = login_query(app, decode(app, secret, "access")["sid"])
+    else:
+        query = token_query(app, secret)
     session = db.async_session
-    token: Any = (await session.execute(token_query(request.app, secret))).scalar_one()
+    token: Any = (await session.execute(query)).scalar_one()
     revoke(token)
     await session.commit()

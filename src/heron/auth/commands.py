@@ -317,3 +317,16 @@ def changepassword_command(username: str | None) -> None:
         user.set_password(password, application.settings)
         db.session.commit()
         click.echo(f"The password of {login!r} was changed.")
+
+
+@click.command("cleartokens")
+@app_option
+def cleartokens_command() -> None:
+    """Delete expired and revoked API tokens and JWT logins (run it from cron)."""
+    from heron.auth.tokens import expired_tokens
+    from heron.db import db
+
+    with _user_model() as (application, _):
+        result: Any = db.session.execute(expired_tokens(application))
+        db.session.commit()
+        click.echo(f"Deleted {result.rowcount or 0} expired or revoked token(s).")

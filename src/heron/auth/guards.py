@@ -9,8 +9,9 @@ Who is refused gets:
 
 - a browser (HTML): a redirect to the ``login_url`` setting with ``?next=`` the
   page it wanted, when nobody is logged in; 403 when the user lacks permission;
-- an API client (it accepts or sends JSON, or sent ``Authorization``): 401 or 403
-  as JSON.
+- in API mode (``Router(api=True)``, ``App(api=True)``), whatever the client
+  accepts, and for an API client elsewhere (it accepts or sends JSON, or sent
+  ``Authorization``): 401 or 403 as problem JSON.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _route_is_sync(request: Request) -> bool:
 def _wants_api(request: Request) -> bool:
     from heron._errors import wants_json
 
-    return "authorization" in request.headers or wants_json(request)
+    return request.api_mode or "authorization" in request.headers or wants_json(request)
 
 
 def resolve_url(conn: HTTPConnection, target: str) -> str:

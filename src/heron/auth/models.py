@@ -290,6 +290,11 @@ class ApiTokenMixin:
     #: ``None``: never expires.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: ``"api"``: a personal API token; ``"jwt"``: a JWT login (its refresh token's hash).
+    kind: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
+    #: A keyed fingerprint of the user's password hash when the token was made: a
+    #: password change ends the token (``None``: made before heron kept it).
+    auth_hash: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def is_usable(self) -> bool:
@@ -317,8 +322,9 @@ class AbstractBaseUser(Model):
             USERNAME_FIELD = "email"
             email: Mapped[str] = mapped_column(String(254))
 
-    The ``USERNAME_FIELD`` is unique case-insensitively (an index on its lower
-    case), and logins look it up case-insensitively.
+    The ``USERNAME_FIELD`` is unique case-insensitively, for every letter (a
+    unique index on ``heron_lower(...)``, the same folding on SQLite and
+    PostgreSQL), and logins look it up case-insensitively.
     """
 
     __abstract__ = True
@@ -413,7 +419,8 @@ def _finish_user_model(cls: type[AbstractBaseUser]) -> None:
             f"{cls.__name__}.USERNAME_FIELD is {field!r}, which is not one of its columns",
             id="heron.auth.E003",
         )
-    Index(f"uq_{table.name}_{field}_lower", func.lower(table.c[field]), unique=True)
+    # heron_lower() folds every letter alike on SQLite and PostgreSQL (heron.db._lower).
+    Index(f"uq_{table.name}_{field}_lower", func.heron_lower(table.c[field]), unique=True)
     namespace: dict[str, Any] = {
         "__tablename__": f"{table.name}_api_token",
         "__module__": cls.__module__,

@@ -39,6 +39,17 @@ class AuthSettings:
     logout_redirect_url: str = "/"
     #: Serve the sign-up page (``/auth/signup``), open to anyone.
     auth_signup: bool = False
+    #: Where heron.auth's pages are served: ``/auth`` gives ``/auth/login``...
+    auth_url_prefix: str = "/auth"
+    #: Which of heron.auth's pages to serve: ``login`` (with logout),
+    #: ``password_change``, ``password_reset``, ``signup`` (which ``auth_signup``
+    #: also turns on).  ``[]`` serves none; the models, guards and hashing stay.
+    auth_pages: list[str] = dataclasses.field(
+        default_factory=lambda: ["login", "password_change", "password_reset", "signup"]
+    )
+    #: The login page's messages by key (``wrong_login``, ``username_required``,
+    #: ``password_required``, ``throttled``), replacing heron's (docs/auth.md).
+    auth_messages: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Seconds a password-reset link works (it also stops once used).
     password_reset_timeout: int = 3600
     #: Failed logins allowed per username within ``login_throttle_window`` (429 after).
@@ -49,3 +60,20 @@ class AuthSettings:
     login_throttle_window: int = 900
     #: Seconds a new API token works unless its creator says otherwise; 0: no expiry.
     api_token_lifetime: int = 90 * 24 * 3600
+    #: The ``Authorization`` schemes whose credentials are API tokens or JWTs
+    #: (``Bearer``; add ``Token`` for clients that send ``Token <secret>``).  Any
+    #: other scheme answers 401 naming these, unless it is in ``auth_ignored_schemes``.
+    auth_token_schemes: list[str] = dataclasses.field(default_factory=lambda: ["Bearer"])
+    #: Schemes left to something else (a proxy's password prompt): ``request.user``
+    #: ignores them and stays anonymous.
+    auth_ignored_schemes: list[str] = dataclasses.field(
+        default_factory=lambda: ["Basic", "Digest", "Negotiate"])
+    #: JWT signing keys by key id (``kid``), at least 32 bytes each; none: no JWTs.
+    #: Keep an old key here while its tokens may still be in use (key rotation).
+    jwt_keys: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    #: The key id that signs new JWTs; empty: the last of ``jwt_keys``.
+    jwt_key_id: str = ""
+    #: Seconds a JWT access token works.
+    jwt_access_lifetime: int = 300
+    #: Seconds a refresh token works (each refresh gives a new one).
+    jwt_refresh_lifetime: int = 14 * 24 * 3600

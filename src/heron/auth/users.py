@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
+from heron import signals
 from heron.db._steps import COMMIT, FLUSH, Steps, in_thread, run_steps_async, run_steps_sync
 from heron.exceptions import ImproperlyConfigured
 
@@ -100,9 +101,9 @@ def validate_username(name: str, max_length: int = 150) -> str | None:
 def find_user(model: type[AbstractBaseUser], login: str) -> Select[Any]:
     """The query for the user whose login field is ``login``, whatever its case."""
     column = getattr(model, model.USERNAME_FIELD)
-    # The database lowers both sides, as its unique index does (SQLite lowers
-    # ASCII only; Python would lower more and disagree with the index).
-    return select(model).where(func.lower(column) == func.lower(normalize_username(login)))
+    # The database folds both sides, with the function its unique index is on.
+    return select(model).where(
+        func.heron_lower(column) == func.heron_lower(normalize_username(login)))
 
 
 def _new_user(app: App, model: type[AbstractBaseUser], login: str, password: str | None,
@@ -237,4 +238,6 @@ def _authenticate_steps(conn: HTTPConnection, login: str,
         yield COMMIT
     if ok:
         yield _succeeded(conn, login)
+    else:
+        signals.user_login_failed.send(model, request=conn, username=login)
     return user if ok else None

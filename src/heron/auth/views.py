@@ -1,4 +1,6 @@
-"""The pages of heron.auth, under ``/auth/`` (URL names in the ``auth:`` namespace).
+"""The pages of heron.auth, under ``auth_url_prefix`` (``/auth``; URL names in the
+``auth:`` namespace).  ``auth_pages`` chooses which groups are served: ``login``
+(login and logout), ``password_change``, ``password_reset`` and ``signup``.
 
 ========================  ===============================  =================================
 URL                       name                             template
@@ -22,24 +24,25 @@ stylesheet is the static file ``auth/auth.css``).  The reset mail is
 
 Answers: a form with invalid input comes back with 422 and the errors on its
 fields; a wrong login with 400 and one message that does not say which part was
-wrong; too many attempts with 429 and ``Retry-After``; a reset link that is
-bad, expired or used with 400.  Every successful POST redirects (303).  Every
-answer carries ``Cache-Control: no-store``.
+wrong (``auth_messages`` may reword the login messages); too many attempts with
+429 and ``Retry-After``; a reset link that is bad, expired or used with 400.
+Every successful POST redirects (303).  Every answer carries
+``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from heron import signals
 from heron.auth._accounts import (
-    WRONG_LOGIN,
     email_error,
     login_error,
     login_label,
@@ -73,19 +76,58 @@ if TYPE_CHECKING:
     from heron.auth.models import AbstractBaseUser
     from heron.datastructures import FormData
 
-__all__ = ["router"]
+__all__ = ["LOGIN_MESSAGES", "PAGES", "component_router", "pages_router", "router"]
 
 logger = logging.getLogger("heron.auth")
 
-router = Router(prefix="/auth")
+_login_pages, _password_change_pages = Router(), Router()
+_password_reset_pages, _signup_pages = Router(), Router()
+#: The groups of pages ``auth_pages`` can name.
+PAGES: dict[str, Router] = {
+    "login": _login_pages,
+    "password_change": _password_change_pages,
+    "password_reset": _password_reset_pages,
+    "signup": _signup_pages,
+}
+#: The login page's messages, by their key in ``auth_messages``; ``throttled``
+#: is the too-many-attempts message of every page.
+LOGIN_MESSAGES: dict[str, str] = {
+    "wrong_login": "Please enter a correct {login_label} and password.",
+    "username_required": "Enter your {login_label}.",
+    "password_required": "Enter your password.",
+    "throttled": "Too many attempts. Please try again in {wait}.",
+}
 
 
-@router.after_request
 async def _never_stored(request: Request, response: Response) -> None:
     # Login, password and signup pages carry a CSRF token, a reset token or the
     # user's name: no cache, private or shared, may keep them (Django's login
     # views are never_cache too).  A page that chose its own policy keeps it.
     response.headers.setdefault("cache-control", "no-store")
+
+
+def pages_router(pages: Iterable[str] = PAGES, prefix: str = "/auth") -> Router:
+    """A router serving the groups of pages named in ``pages`` under ``prefix``
+    (unknown names are left out: the startup checks report them)."""
+    prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    built = Router(prefix=prefix)
+    built.after_request(_never_stored)
+    for name in dict.fromkeys(pages):
+        if name in PAGES:
+            built.include(PAGES[name])
+    return built
+
+
+def component_router(app: App) -> Router | None:
+    """The pages ``auth_pages`` names, under ``auth_url_prefix`` (none: ``None``)."""
+    settings = app.settings
+    if not settings.auth_pages:
+        return None
+    return pages_router(settings.auth_pages, settings.auth_url_prefix)
+
+
+#: Every page under ``/auth`` (for ``app.include(router)`` without the component).
+router = pages_router()
 
 #: Reset mails per address within ``login_throttle_window`` (it stops mail floods).
 RESET_MAILS_PER_ADDRESS = 3
@@ -110,9 +152,16 @@ def _next(conn: HTTPConnection, form: FormData | None = None) -> str | None:
     return safe_next(conn, wanted or conn.query_params.get("next"))
 
 
+def _message(request: Request, key: str, **values: str) -> str:
+    text = request.app.settings.auth_messages.get(key) or LOGIN_MESSAGES[key]
+    return text.format(**values)  # checked at startup (heron.auth.E021)
+
+
 async def _page(request: Request, template: str, status: int = 200,
                 headers: Mapping[str, str] | None = None, **values: Any) -> Response:
     await request.auser()  # templates may show request.user
+    # The links between pages: only to those this app serves.
+    values.setdefault("auth_pages", frozenset(request.app.settings.auth_pages))
     values.setdefault("errors", {})
     values.setdefault("error", "")
     return await render_async(request, template, status_code=status, headers=headers,
@@ -131,10 +180,10 @@ def _new_password_errors(request: Request, form: FormData,
     return {"password1": problems} if problems else {}
 
 
-def _throttled(exc: Throttled) -> tuple[str, dict[str, str]]:
+def _throttled(request: Request, exc: Throttled) -> tuple[str, dict[str, str]]:
     minutes = max(1, (exc.retry_after + 59) // 60)
     unit = "minute" if minutes == 1 else "minutes"
-    return (f"Too many attempts. Please try again in {minutes} {unit}.",
+    return (_message(request, "throttled", wait=f"{minutes} {unit}"),
             {"retry-after": str(exc.retry_after)})
 
 
@@ -147,7 +196,7 @@ def _help_texts(request: Request) -> list[str]:
 # -- logging in and out -----------------------------------------------------------
 
 
-@router.route("/login", ["GET", "POST"], name="login", include_in_schema=False)
+@_login_pages.route("/login", ["GET", "POST"], name="login", include_in_schema=False)
 async def login_view(request: Request) -> Response:
     """The login form; on success, a new session and a redirect to ``next``.
 
@@ -166,28 +215,31 @@ async def login_view(request: Request) -> Response:
     next_url = _next(request, form)
     values.update(username=username, next=next_url or "")
     errors: Errors = {}
+    label = values["login_label"].lower()
     if not username.strip():
-        errors["username"] = [f"Enter your {values['login_label'].lower()}."]
+        errors["username"] = [_message(request, "username_required", login_label=label)]
     if not password:
-        errors["password"] = ["Enter your password."]
+        errors["password"] = [_message(request, "password_required", login_label=label)]
     if errors:
         return await _page(request, "auth/login.html", 422, errors=errors, **values)
     try:
         user = await aauthenticate(request, username, password)
     except Throttled as exc:
-        message, headers = _throttled(exc)
+        message, headers = _throttled(request, exc)
         return await _page(request, "auth/login.html", 429, headers, error=message, **values)
     if user is None:
-        message = WRONG_LOGIN.format(values["login_label"].lower())
+        message = _message(request, "wrong_login", login_label=label)
         return await _page(request, "auth/login.html", 400, error=message, **values)
     await alogin(request, user)
     return _see_other(next_url or resolve_url(request, request.app.settings.login_redirect_url))
 
 
-@router.post("/logout", name="logout", include_in_schema=False)
+@_login_pages.post("/logout", name="logout", include_in_schema=False)
 async def logout_view(request: Request) -> Response:
     """End the session (POST only: a link or an image cannot log anyone out)."""
     if request.app.settings.session_cookie_name in request.cookies:
+        if signals.user_logged_out.receivers:
+            await request.auser()  # the signal names who logged out
         logout(request)
     return _see_other(resolve_url(request, request.app.settings.logout_redirect_url))
 
@@ -195,7 +247,8 @@ async def logout_view(request: Request) -> Response:
 # -- changing the password ----------------------------------------------------------
 
 
-@router.route("/password/change", ["GET", "POST"], name="password_change", include_in_schema=False)
+@_password_change_pages.route("/password/change", ["GET", "POST"], name="password_change",
+                              include_in_schema=False)
 @login_required
 async def password_change(request: Request) -> Response:
     """Change one's own password: the current one, then the new one twice.
@@ -219,7 +272,7 @@ async def password_change(request: Request) -> Response:
         try:
             same = await aauthenticate(request, user.get_username(), old)
         except Throttled as exc:
-            message, headers = _throttled(exc)
+            message, headers = _throttled(request, exc)
             return await _page(request, "auth/password_change.html", 429, headers,
                                error=message, **values)
         if same is None or same.id != user.id:
@@ -232,7 +285,8 @@ async def password_change(request: Request) -> Response:
     return _see_other(resolve_url(request, "auth:password_change_done"))
 
 
-@router.get("/password/change/done", name="password_change_done", include_in_schema=False)
+@_password_change_pages.get("/password/change/done", name="password_change_done",
+                            include_in_schema=False)
 @login_required
 async def password_change_done(request: Request) -> Response:
     return await _page(request, "auth/password_change_done.html")
@@ -276,7 +330,7 @@ async def _users_with_email(app: App, email: str) -> list[AbstractBaseUser]:
     if model.EMAIL_FIELD not in table.c:
         return []
     column = table.c[model.EMAIL_FIELD]
-    query = select(model).where(func.lower(column) == func.lower(email),
+    query = select(model).where(func.heron_lower(column) == func.heron_lower(email),
                                 model.is_active.is_(True))
     users = (await db.async_session.scalars(query)).all()
     return [user for user in users if user.has_usable_password()]
@@ -309,7 +363,8 @@ async def _send_reset_mail(request: Request, user: AbstractBaseUser) -> None:
                          user.get_username())
 
 
-@router.route("/password/reset", ["GET", "POST"], name="password_reset", include_in_schema=False)
+@_password_reset_pages.route("/password/reset", ["GET", "POST"], name="password_reset",
+                             include_in_schema=False)
 async def password_reset(request: Request) -> Response:
     """Ask for a reset link by email.
 
@@ -330,7 +385,7 @@ async def password_reset(request: Request) -> Response:
     try:
         await _count_reset(request, email)
     except Throttled as exc:
-        message, headers = _throttled(exc)
+        message, headers = _throttled(request, exc)
         return await _page(request, "auth/password_reset.html", 429, headers, email=email,
                            error=message)
     for user in await _users_with_email(request.app, email):
@@ -338,7 +393,8 @@ async def password_reset(request: Request) -> Response:
     return _see_other(resolve_url(request, "auth:password_reset_done"))
 
 
-@router.get("/password/reset/done", name="password_reset_done", include_in_schema=False)
+@_password_reset_pages.get("/password/reset/done", name="password_reset_done",
+                           include_in_schema=False)
 async def password_reset_done(request: Request) -> Response:
     return await _page(request, "auth/password_reset_done.html")
 
@@ -353,8 +409,8 @@ async def _user_of_token(request: Request, token: str) -> AbstractBaseUser | Non
     return user if reset_token_matches(user, found[1]) else None
 
 
-@router.route("/password/reset/{token}", ["GET", "POST"], name="password_reset_confirm",
-              include_in_schema=False)
+@_password_reset_pages.route("/password/reset/{token}", ["GET", "POST"],
+                             name="password_reset_confirm", include_in_schema=False)
 async def password_reset_confirm(request: Request, token: str) -> Response:
     """Set a new password from a reset link, then go to the login page.
 
@@ -392,7 +448,7 @@ async def password_reset_confirm(request: Request, token: str) -> Response:
     await session.commit()
     set_committed_value(user, "password", new_hash)
     flash(request, "Your password has been set. You may log in now.", "success")
-    return _see_other(resolve_url(request, "auth:login"))
+    return _see_other(resolve_url(request, request.app.settings.login_url))
 
 
 # -- signing up ---------------------------------------------------------------------
@@ -417,7 +473,7 @@ async def _signup_errors(request: Request, form: FormData, model: type[AbstractB
     return errors
 
 
-@router.route("/signup", ["GET", "POST"], name="signup", include_in_schema=False)
+@_signup_pages.route("/signup", ["GET", "POST"], name="signup", include_in_schema=False)
 async def signup(request: Request) -> Response:
     """Create an account and log in (only when the ``auth_signup`` setting is on; else 404).
 

@@ -180,6 +180,7 @@ class DatabaseState:
 def _prepare(engine: Engine) -> None:
     """Per-connection settings, and marking errors that mean "cannot reach the database"."""
     if engine.dialect.name == "sqlite":
+        from heron.db._lower import register_sqlite as register_heron_lower
         from heron.db._sqlite import use_aware_datetimes
 
         use_aware_datetimes(engine.dialect)
@@ -192,6 +193,7 @@ def _prepare(engine: Engine) -> None:
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            register_heron_lower(dbapi_connection)
 
     @event.listens_for(engine, "handle_error")
     def mark_unreachable(context: Any) -> None:

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, declared_attr, mapped_column
 
+from heron.db import _lower
+
 __all__ = ["NAMING_CONVENTION", "Model", "TimestampMixin", "table_name_for"]
 
 #: Names for constraints and indexes, so migrations can alter and drop them on
@@ -73,6 +75,9 @@ class Model(DeclarativeBase):
         state = inspect(self)
         key = state.identity[0] if state.identity and len(state.identity) == 1 else state.identity
         return f"<{type(self).__name__} {key!r}>"
+
+
+_lower.install(Model.metadata)  # heron_lower(), which unique logins are indexed on
 
 
 def _needs_default_id(cls: type) -> bool:

@@ -13,7 +13,9 @@ import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from heron._dispatch import _find_handler as find_error_handler
 from heron.converters import FloatConverter, IntConverter, UUIDConverter
+from heron.exceptions import HTTPException, RequestValidationError
 from heron.openapi._schemas import SchemaSet, jsonable
 from heron.params import _EMPTY, Parameter, _bare, _is_form, _type_hints
 from heron.params import response_model as params_response_model
@@ -32,6 +34,7 @@ _DOCUMENTED = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD")
 _NO_CONTENT = frozenset({204, 205, 304})
 _SECURITY: list[dict[str, list[str]]] = [{"sessionCookie": []}, {"bearerAuth": []}]
 _UNSET: Any = object()
+_HANDLED: Any = object()  # an error handler of the app's, with no declared shape
 
 _PROBLEM_PROPERTIES: dict[str, Any] = {
     "type": {"type": "string", "description": "A URI naming the kind of problem.",
@@ -192,7 +195,9 @@ class _Builder:
         request_body = self._request_body(body) if body is not None else None
         json_body = body is not None and body.source == "body"
         guarded = is_guarded(route)
-        responses = self._responses(route, validated or json_body, json_body, guarded)
+        # heron refuses a query string it cannot read (a NUL character) with a 400.
+        query = any(p.source == "query" for p in leaves)
+        responses = self._responses(route, validated or json_body, json_body or query, guarded)
         return {"parameters": parameters, "requestBody": request_body,
                 "responses": responses, "guarded": guarded}
 
@@ -331,9 +336,11 @@ class _Builder:
 
     # -- responses -----------------------------------------------------------
 
-    def _responses(self, route: Route, validated: bool, json_body: bool,
+    def _responses(self, route: Route, validated: bool, reads_text: bool,
                    guarded: bool) -> dict[str, Any]:
         options = route.options
+        json_body = route.plan is not None and any(
+            p.source == "body" for p in route.plan.all_parameters())
         model = response_model(route)
         status = int(options.get("status_code") or 200)
         if status == 200 and model is None and "status_code" not in options \
@@ -352,7 +359,13 @@ class _Builder:
             if spec.get("model") is not None:
                 bodies[spec.get("media_type", "application/json")] = {
                     "schema": self.schemas.of(spec["model"], "serialization")}
-            if str(code) == "422":
+            shape = self._error_shape(route, code) if not bodies else None
+            if shape is _HANDLED:
+                pass  # the app's own handler answers, in a shape it did not declare
+            elif shape is not None:
+                bodies["application/json"] = {"schema": self.schemas.of(shape,
+                                                                        "serialization")}
+            elif str(code) == "422":
                 # What RequestValidationError (and abort_invalid) answers: the error list.
                 bodies.setdefault("application/problem+json", {
                     "schema": self.schemas.named("ValidationProblem", _validation_problem)})
@@ -364,24 +377,53 @@ class _Builder:
                 extra["content"] = bodies
             responses[str(int(code)) if isinstance(code, int) else str(code)] = extra
         errors: dict[int, str] = {}
+        if reads_text:
+            errors[400] = "Malformed JSON body" if json_body else "Malformed query string"
         if json_body:
-            errors[400] = "Malformed JSON body"
             errors[415] = "The body is not JSON (Content-Type)"
         if guarded:
             errors[401] = "Authentication is required"
             errors[403] = "Not allowed"
+        raises = options.get("raises") or ()
+        for raised in raises if isinstance(raises, (list, tuple, set, frozenset)) else ():
+            if type(raised) is int and 400 <= raised <= 599:  # else heron.openapi.E001
+                errors.setdefault(raised, _phrase(raised))
+        if validated or 422 in errors:
+            errors[422] = errors.get(422, "Invalid parameters or body")
         for code, description in errors.items():
             if str(code) not in responses:
-                responses[str(code)] = self._problem_response(description, "Problem", _problem)
-        if validated and "422" not in responses:
-            responses["422"] = self._problem_response("Invalid parameters or body",
-                                                      "ValidationProblem", _validation_problem)
+                responses[str(code)] = self._error_response(route, code, description)
         return dict(sorted(responses.items(), key=lambda item: _status_order(item[0])))
 
-    def _problem_response(self, description: str, name: str, build: Any) -> dict[str, Any]:
+    def _error_response(self, route: Route, code: int, description: str) -> dict[str, Any]:
+        """An error the route may answer: in the shape its routers' handler declared
+        (``on_error(..., model=...)``), else heron's problem JSON."""
+        shape = self._error_shape(route, code)
+        if shape is _HANDLED:
+            return {"description": description}
+        if shape is not None:
+            return {"description": description, "content": {
+                "application/json": {"schema": self.schemas.of(shape, "serialization")}}}
+        name, build = ("ValidationProblem", _validation_problem) if code == 422 else \
+            ("Problem", _problem)
         return {"description": description,
                 "content": {"application/problem+json": {"schema": self.schemas.named(name,
                                                                                         build)}}}
+
+    @staticmethod
+    def _error_shape(route: Route, code: Any) -> Any:
+        """The model of the handler that answers ``code`` on ``route`` (found as the
+        dispatcher finds it), ``_HANDLED`` for a handler without one, ``None`` for
+        heron's own answer."""
+        if isinstance(code, str) and code.isdigit():
+            code = int(code)
+        if not isinstance(code, int) or not 400 <= code <= 599:
+            return None
+        exc = RequestValidationError([]) if code == 422 else HTTPException(code)
+        handler, _ = find_error_handler(exc, route.routers)
+        if handler is None:
+            return None
+        return getattr(handler, "error_model", _HANDLED)
 
     def _content(self, route: Route, model: Any) -> dict[str, Any]:
         if model is not None:

@@ -43,6 +43,7 @@ from heron.params._resolve import Resolver as Resolver
 from heron.params._resolve import build_call
 from heron.params._resolve import build_hook as build_hook
 from heron.params._responses import build_responder as build_responder
+from heron.params._responses import error_responder as error_responder
 from heron.params._responses import response_model as response_model
 
 __all__ = [

@@ -8,7 +8,7 @@ import dataclasses
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from heron.concurrency import is_async_callable
@@ -31,7 +31,8 @@ from heron.params._converters import (
 )
 from heron.params._markers import _EMPTY, Depends, Param
 
-__all__ = ["Parameter", "Plan", "analyse", "path_types", "plan", "takes_only_path_params"]
+__all__ = ["Parameter", "Plan", "analyse", "override_plan", "path_types", "plan",
+           "takes_only_path_params"]
 
 
 @dataclasses.dataclass(eq=False)
@@ -51,6 +52,9 @@ class Parameter:
     use_cache: bool = True
     many: bool = False  # a list from repeated query keys or headers
     convert: Callable[[Any], Any] | None = None  # None: the value as it is
+    #: A dependency of the route, a router or the app (``dependencies=[...]``): it
+    #: runs, but its value is not an argument of the view.
+    hidden: bool = False
 
     @property
     def required(self) -> bool:
@@ -69,6 +73,10 @@ class Plan:
     parameters: list[Parameter]
     is_async: bool
     is_generator: bool = False
+    #: The path's parameter types the plan was made with (to analyse an override).
+    path_types: Any = None
+    #: The plans of ``app.dependency_overrides`` replacing this one, by replacement.
+    overrides: dict[Callable[..., Any], Plan] = dataclasses.field(default_factory=dict)
 
     def all_parameters(self) -> Iterator[Parameter]:
         """Every parameter, dependencies' ones included (what OpenAPI documents)."""
@@ -110,21 +118,26 @@ def path_types(converters: Any) -> dict[str, Any]:
     return types
 
 
-def analyse(func: Callable[..., Any], path_params: Any, where: str) -> Plan:
+def analyse(func: Callable[..., Any], path_params: Any, where: str,
+            dependencies: Sequence[Any] = ()) -> Plan:
     """The plan of ``func``: where each argument's value comes from.
 
     ``path_params``: the path's parameter names, or a mapping of names to their
     converters (so that ``id: int`` on ``{id:int}`` needs no second conversion).
+    ``dependencies``: ``Depends(...)`` that run before ``func``'s own (those of its
+    routers and route), whose values it does not take.
 
     Raises:
         ImproperlyConfigured: an argument heron cannot supply (heron.params.E001), a
             type it cannot validate (E002), two bodies (E003), ``Path()`` on a name
-            the path lacks (E004).
+            the path lacks (E004), an entry of ``dependencies`` that is not a
+            ``Depends`` (E006).
     """
     types = path_params if isinstance(path_params, _PathTypes) else \
         _PathTypes(path_types(path_params))
     hints = _type_hints(func)
-    parameters: list[Parameter] = []
+    parameters = [_declared(number, dependency, types, where)
+                  for number, dependency in enumerate(dependencies)]
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
@@ -145,7 +158,36 @@ def analyse(func: Callable[..., Any], path_params: Any, where: str) -> Plan:
     while isinstance(target, functools.partial):
         target = target.func
     return Plan(func, parameters, is_async_callable(func),
-                inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target))
+                inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target),
+                path_types=types)
+
+
+def _declared(number: int, dependency: Any, types: _PathTypes, where: str) -> Parameter:
+    """A dependency given in ``dependencies=[...]``, run for its effect."""
+    if not isinstance(dependency, Depends):
+        raise ImproperlyConfigured(
+            f"{where}: dependencies=[...] holds {dependency!r}, which is not a Depends(func); "
+            "write dependencies=[Depends(func)]", id="heron.params.E006")
+    name = getattr(dependency.dependency, "__name__", repr(dependency.dependency))
+    sub = analyse(dependency.dependency, types, f"{where}, dependency {name!r}")
+    return Parameter(f"<dependency {number}>", "dependency", dependency=sub,
+                     use_cache=dependency.use_cache, hidden=True)
+
+
+def override_plan(original: Plan, replacement: Callable[..., Any]) -> Plan:
+    """The plan of ``replacement``, standing for the dependency ``original``
+    (``app.dependency_overrides``); made on first use, then kept.
+
+    Raises:
+        ImproperlyConfigured: the replacement takes what heron cannot supply.
+    """
+    found = original.overrides.get(replacement)
+    if found is None:
+        name = getattr(original.func, "__name__", repr(original.func))
+        found = original.overrides[replacement] = analyse(
+            replacement, original.path_types if original.path_types is not None else (),
+            f"The override of the dependency {name!r}")
+    return found
 
 
 class _PathTypes(dict[str, Any]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -14,7 +14,7 @@ from heron.concurrency import is_async_callable, run_in_threadpool
 from heron.exceptions import HTTPException, RequestValidationError
 from heron.params._annotations import _bare
 from heron.params._converters import _ConversionError
-from heron.params._plan import Parameter, Plan, analyse
+from heron.params._plan import Parameter, Plan, analyse, override_plan
 
 __all__ = ["build_call", "build_hook"]
 
@@ -130,8 +130,7 @@ async def _read_all(conn: Any, plan: Plan, state: _Resolution) -> None:
         if source in ("connection", "default"):
             continue
         if source == "dependency":
-            assert parameter.dependency is not None
-            await _read_all(conn, parameter.dependency, state)
+            await _read_all(conn, _dependency_plan(conn, parameter), state)
         elif source == "body":
             values[parameter] = await _body_value(conn, parameter, errors)
         elif source == "form":
@@ -161,18 +160,33 @@ async def _arguments(conn: Any, plan: Plan, state: _Resolution) -> dict[str, Any
         elif source == "default":
             continue
         elif source == "dependency":
-            arguments[parameter.name] = await _dependency(conn, parameter, state)
+            value = await _dependency(conn, parameter, state)
+            if not parameter.hidden:
+                arguments[parameter.name] = value
         else:
             arguments[parameter.name] = values[parameter]
     return arguments
 
 
-async def _dependency(conn: Any, parameter: Parameter, state: _Resolution) -> Any:
+def _dependency_plan(conn: Any, parameter: Parameter) -> Plan:
+    """The plan of a dependency, or of its replacement in ``app.dependency_overrides``."""
     sub = parameter.dependency
     assert sub is not None
+    overrides = getattr(conn.scope.get("app"), "dependency_overrides", None)
+    if overrides:
+        replacement = overrides.get(sub.func)
+        if replacement is not None:
+            return override_plan(sub, replacement)
+    return sub
+
+
+async def _dependency(conn: Any, parameter: Parameter, state: _Resolution) -> Any:
+    assert parameter.dependency is not None
+    key = parameter.dependency.func  # an override shares its original's cache entry
+    if parameter.use_cache and key in state.cache:
+        return state.cache[key]
+    sub = _dependency_plan(conn, parameter)
     func = sub.func
-    if parameter.use_cache and func in state.cache:
-        return state.cache[func]
     arguments = await _arguments(conn, sub, state)
     if sub.is_generator:
         assert state.stack is not None
@@ -182,7 +196,7 @@ async def _dependency(conn: Any, parameter: Parameter, state: _Resolution) -> An
     else:
         value = await run_in_threadpool(func, **arguments)
     if parameter.use_cache:
-        state.cache[func] = value
+        state.cache[key] = value
     return value
 
 
@@ -222,15 +236,16 @@ def _step(advance: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
 
 def build_call(
     func: Callable[..., Any], path_params: Collection[str], where: str,
-    respond: Callable[[Any], Any] | None = None,
+    respond: Callable[[Any], Any] | None = None, dependencies: Sequence[Any] = (),
 ) -> Callable[[Any], Awaitable[Any]]:
     """Compile ``func`` into ``call(connection) -> awaitable result``.
 
     Async functions run on the loop; sync ones in heron's thread pool.  ``respond``
     turns the view's return value into a response inside the call, so that
-    dependencies' teardowns see what it raises.
+    dependencies' teardowns see what it raises.  ``dependencies`` (``Depends(...)``
+    of the app, routers and route) run first, for their effect.
     """
-    plan = analyse(func, path_params, where)
+    plan = analyse(func, path_params, where, dependencies)
     call = _compile(plan, respond)
     call.plan = plan  # type: ignore[attr-defined]
     return call
@@ -263,9 +278,13 @@ def _compile(plan: Plan, respond: Callable[[Any], Any] | None) -> Callable[[Any]
         return lambda conn: run_in_threadpool(func, **arguments(conn))
 
     teardown = plan.has_teardown
+    has_dependencies = any(p.source == "dependency" for p in steps)
 
     async def call(conn: Any) -> Any:
-        stack = AsyncExitStack() if teardown else None
+        # An override may be a generator where the dependency it replaces is not.
+        stack = AsyncExitStack() if teardown or (
+            has_dependencies and getattr(conn.scope.get("app"), "dependency_overrides", None)
+        ) else None
         if stack is None:
             values = await _resolve(conn, plan, _Resolution(None))
             value = await func(**values) if is_async else \

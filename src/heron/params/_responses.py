@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from heron.exceptions import ImproperlyConfigured
 from heron.params._annotations import _bare, _type_hints, contains_model
 from heron.params._markers import _EMPTY
 
-__all__ = ["build_responder", "response_model"]
+__all__ = ["build_responder", "error_responder", "response_model"]
 
 
 _UNSET: Any = object()
@@ -72,7 +72,7 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
     except Exception as exc:
         raise ImproperlyConfigured(f"{where}: heron cannot validate the response model "
                                    f"{model!r}: {exc}", id="heron.params.E005") from None
-    validate, dump = adapter.validate_python, adapter.dump_json
+    validate, dump = _validator(adapter), _dumper(adapter)
     code = status or 200
 
     def respond(value: Any) -> Any:
@@ -84,14 +84,78 @@ def build_responder(func: Callable[..., Any], options: dict[str, Any],
             if not value or value[0] is None or isinstance(value[0], Response) \
                     or not _is_success(value):
                 return value
-            body = Response(dump(validate(value[0], from_attributes=True)),
+            body = Response(dump(validate(value[0])),
                             media_type="application/json")
             return (body, *value[1:])
         # Only the declared fields are written (a subclass's extra ones are not).
-        return Response(dump(validate(value, from_attributes=True)), code,
+        return Response(dump(validate(value)), code,
                         media_type="application/json")
 
     return respond
+
+
+def error_responder(handler: Callable[..., Any], model: Any,
+                    where: str) -> Callable[..., Awaitable[Any]]:
+    """An error handler whose answers are the error shape ``model``
+    (``on_error(key, model=...)``): what ``handler(request, exc)`` returns is
+    validated and written as JSON by alias, with the error's status (an
+    HTTPException's, 500 for another exception) and headers, unless it returns a
+    ``Response`` or a ``(body, status[, headers])`` tuple.  The model is kept as
+    ``error_model`` for the OpenAPI document.
+
+    Raises:
+        ImproperlyConfigured: a model pydantic cannot validate (heron.params.E007).
+    """
+    from pydantic import TypeAdapter
+
+    from heron.exceptions import HTTPException
+    from heron.params._resolve import build_hook
+    from heron.responses import Response
+
+    try:
+        adapter = TypeAdapter(model)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{where}: heron cannot validate the error model "
+                                   f"{model!r}: {exc}", id="heron.params.E007") from None
+    validate, dump, call = _validator(adapter), _dumper(adapter), build_hook(handler)
+
+    async def respond(request: Any, exc: BaseException) -> Any:
+        value = await call(request, exc)
+        if isinstance(value, Response):
+            return value
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        headers: Any = exc.headers if isinstance(exc, HTTPException) else None
+        if isinstance(value, tuple):
+            value, *rest = value
+            status = rest[0] if rest else status
+            headers = rest[1] if len(rest) > 1 else headers
+        return Response(dump(validate(value)), status, headers or None,
+                        media_type="application/json")
+
+    respond.error_model = model  # type: ignore[attr-defined]
+    respond.__wrapped__ = handler  # type: ignore[attr-defined]
+    return respond
+
+
+def _validator(adapter: Any) -> Callable[[Any], Any]:
+    """Validation of what a view returns: ORM objects by attribute, and fields by
+    their names or their aliases (a view builds its dict with Python's names)."""
+    validate = adapter.validate_python
+
+    def check(value: Any) -> Any:
+        return validate(value, from_attributes=True, by_alias=True, by_name=True)
+
+    return check
+
+
+def _dumper(adapter: Any) -> Callable[[Any], bytes]:
+    """JSON of a validated value, by alias: what the OpenAPI document describes."""
+    dump = adapter.dump_json
+
+    def encode(value: Any) -> bytes:
+        return dump(value, by_alias=True)  # type: ignore[no-any-return]
+
+    return encode
 
 
 def _is_success(value: tuple[Any, ...]) -> bool:

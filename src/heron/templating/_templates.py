@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from heron import signals
 from heron.exceptions import ImproperlyConfigured
 from heron.responses import HTMLResponse
 
@@ -142,13 +143,23 @@ class Templates:
 
     def render_string(self, conn: HTTPConnection | None, name: str,
                       values: Mapping[str, Any]) -> str:
-        return self.get_template(name).render(self.context(conn, values))
+        template = self.get_template(name)
+        context = self.context(conn, values)
+        rendered = template.render(context)
+        self._rendered(name, context)
+        return rendered
 
     async def render_string_async(self, conn: HTTPConnection | None, name: str,
                                   values: Mapping[str, Any]) -> str:
         template = self.get_template(name, self.async_env)
-        rendered: str = await template.render_async(self.context(conn, values))
+        context = self.context(conn, values)
+        rendered: str = await template.render_async(context)
+        self._rendered(name, context)
         return rendered
+
+    def _rendered(self, name: str, context: dict[str, Any]) -> None:
+        if signals.template_rendered.receivers:  # heron's test client listens
+            signals.template_rendered.send(self.app, template=name, context=context)
 
 
 class _Loader(jinja2.FileSystemLoader):

@@ -2,9 +2,12 @@
 
 from heron.testing.client import (
     AsyncTestClient,
+    ClientSession,
     TestClient,
+    TestResponse,
     WebSocketTestSession,
     extract_csrf_token,
 )
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession", "extract_csrf_token"]
+__all__ = ["AsyncTestClient", "ClientSession", "TestClient", "TestResponse",
+           "WebSocketTestSession", "extract_csrf_token"]

@@ -17,10 +17,12 @@ import httpx
 import orjson
 
 from heron.exceptions import WebSocketDisconnect
+from heron.testing import _state
+from heron.testing._state import ClientSession, RecordingTransport, TestResponse
 from heron.types import ASGIApp, Message
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession", "allow_test_host",
-           "extract_csrf_token"]
+__all__ = ["AsyncTestClient", "ClientSession", "TestClient", "TestResponse",
+           "WebSocketTestSession", "allow_test_host", "extract_csrf_token"]
 
 T = TypeVar("T")
 DEFAULT_BASE_URL = "http://testserver"
@@ -215,7 +217,7 @@ class AsyncTestClient(httpx.AsyncClient):
 
     def __init__(self, app: ASGIApp, base_url: str = DEFAULT_BASE_URL,
                  client: tuple[str, int] = DEFAULT_CLIENT, **kwargs: Any) -> None:
-        transport = httpx.ASGITransport(app=app, client=client)
+        transport = RecordingTransport(app=app, client=client)
         allow_test_host(app, base_url)
         kwargs.setdefault("follow_redirects", False)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
@@ -248,6 +250,33 @@ class AsyncTestClient(httpx.AsyncClient):
         return WebSocketTestSession(self.app, str(url), headers, subprotocols,
                                     self.client_address)
 
+    async def get_session(self) -> ClientSession:
+        """A copy of this client's session as the app stores it (empty when none);
+        change it and ``await session.asave()`` to write it back."""
+        data = await _state.read_session(self.app, self.cookies)
+        return ClientSession(data, self._write_session, None)
+
+    async def _write_session(self, data: dict[str, Any]) -> None:
+        await _state.write_session(self.app, self.cookies, self.base_url, data)
+
+    async def force_login(self, user: Any) -> None:
+        """Log ``user`` (a saved, active heron.auth user) in for this client's
+        session, without a password, a request or the login throttle.
+
+        Raises:
+            ValueError: the user is inactive or has no id yet.
+        """
+        await _state.force_login(self.app, self.cookies, self.base_url, user)
+
+    async def logout(self) -> None:
+        """End this client's session (its data and cookie)."""
+        await _state.write_session(self.app, self.cookies, self.base_url, {})
+
+    async def csrf_token(self) -> str:
+        """A valid CSRF token for this client's session, without fetching a page
+        (send it as the ``csrf_token`` field or the ``X-CSRF-Token`` header)."""
+        return await _state.csrf_token(self.app, self.cookies, self.base_url)
+
 
 class _Portal:
     """An event loop in a daemon thread that runs coroutines for sync callers."""
@@ -273,23 +302,25 @@ class _Portal:
 class _PortalTransport(httpx.BaseTransport):
     def __init__(self, portal: _Portal, app: ASGIApp, client: tuple[str, int]) -> None:
         self.portal = portal
-        self.inner = httpx.ASGITransport(app=app, client=client)
+        self.inner = RecordingTransport(app=app, client=client)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         async_request = httpx.Request(request.method, request.url, headers=request.headers,
                                       content=body, extensions=request.extensions)
 
-        async def send() -> tuple[int, httpx.Headers, bytes]:
+        async def send() -> tuple[TestResponse, bytes]:
             response = await self.inner.handle_async_request(async_request)
             # The raw bytes: the outer response decodes Content-Encoding itself.
             raw = b"".join([chunk async for chunk in response.aiter_raw()])
-            return response.status_code, response.headers, raw
+            return response, raw  # type: ignore[return-value]  # RecordingTransport's
 
-        status, headers, content = self.portal.call(send())
+        inner, content = self.portal.call(send())
         # A stream, not content=, so httpx adds no Content-Length the app did not send.
-        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content),
-                              request=request)
+        outer = TestResponse(inner.status_code, headers=inner.headers,
+                             stream=httpx.ByteStream(content), request=request)
+        outer.templates, outer.contexts = inner.templates, inner.contexts
+        return outer
 
 
 class SyncWebSocketSession:
@@ -382,3 +413,31 @@ class TestClient(httpx.Client):
         session = WebSocketTestSession(self.app, str(url), headers, subprotocols,
                                        self.client_address)
         return SyncWebSocketSession(self._portal, session)
+
+    @property
+    def session(self) -> ClientSession:
+        """A copy of this client's session as the app stores it (empty when none);
+        change it and call ``session.save()`` to write it back."""
+        data = self._portal.call(_state.read_session(self.app, self.cookies))
+        return ClientSession(data, self._write_session, self._portal.call)
+
+    async def _write_session(self, data: dict[str, Any]) -> None:
+        await _state.write_session(self.app, self.cookies, self.base_url, data)
+
+    def force_login(self, user: Any) -> None:
+        """Log ``user`` (a saved, active heron.auth user) in for this client's
+        session, without a password, a request or the login throttle.
+
+        Raises:
+            ValueError: the user is inactive or has no id yet.
+        """
+        self._portal.call(_state.force_login(self.app, self.cookies, self.base_url, user))
+
+    def logout(self) -> None:
+        """End this client's session (its data and cookie)."""
+        self._portal.call(_state.write_session(self.app, self.cookies, self.base_url, {}))
+
+    def csrf_token(self) -> str:
+        """A valid CSRF token for this client's session, without fetching a page
+        (send it as the ``csrf_token`` field or the ``X-CSRF-Token`` header)."""
+        return self._portal.call(_state.csrf_token(self.app, self.cookies, self.base_url))

@@ -30,14 +30,25 @@ def _options(dialect_name: str) -> dict[str, Any]:
     }
 
 
+def _heron_lower(dialect_name: str) -> None:
+    """PostgreSQL: (re)make heron_lower() first, so that any revision can index on it
+    (SQLite connections get it from heron's engine)."""
+    if dialect_name == "postgresql":
+        from heron.db._lower import postgresql_function_sql
+
+        context.execute(postgresql_function_sql())
+
+
 if context.is_offline_mode():
     url = attributes["url"]
     context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
                       **_options(url.split(":", 1)[0].split("+", 1)[0]))
     with context.begin_transaction():
+        _heron_lower(url.split(":", 1)[0].split("+", 1)[0])
         context.run_migrations()
 else:
     connection = attributes["connection"]
     context.configure(connection=connection, **_options(connection.dialect.name))
     with context.begin_transaction():
+        _heron_lower(connection.dialect.name)
         context.run_migrations()

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from admin_site import (
+from admin_shop import (
     AUTHORS,
     BOOKS,
     GROUPS,

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from admin_site import (
+from admin_shop import (
     AUTHORS,
     BOOKS,
     NOTES,
