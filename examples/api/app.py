@@ -6,11 +6,21 @@ Run it from the repository root::
     heron run examples.api.app:app --debug
 
 then read the API's documentation at http://127.0.0.1:8000/docs (the OpenAPI
-document is at ``/openapi.json``), or call it::
+document is at ``/openapi.json``), or call it.  Anyone may read the tasks;
+adding, changing and deleting one takes an API token, which signing up or
+logging in gives (docs/auth.md, "Sign-up and login for API clients")::
 
-    curl -X POST localhost:8000/api/tasks -H 'content-type: application/json' \\
-         -d '{"title": "Water the plants", "priority": "high"}'
     curl 'localhost:8000/api/tasks?done=false&per_page=5'
+    curl -X POST localhost:8000/api/auth/register -H 'content-type: application/json' \\
+         -d '{"username": "ada", "password": "correct horse battery",
+              "email": "ada@example.com"}'
+    curl -X POST localhost:8000/api/auth/token -H 'content-type: application/json' \\
+         -d '{"username": "ada", "password": "correct horse battery"}'
+    TOKEN=heron_...   # the "token" of either answer
+    curl -X POST localhost:8000/api/tasks -H "authorization: Bearer $TOKEN" \\
+         -H 'content-type: application/json' \\
+         -d '{"title": "Water the plants", "priority": "high"}'
+    curl -X POST localhost:8000/api/auth/token/revoke -H "authorization: Bearer $TOKEN"
 
 What it shows: views whose signatures are their contract.  Query parameters
 with constraints (``Annotated[int, Field(ge=1)]``), a path parameter, JSON
@@ -22,13 +32,22 @@ PATCH, and tags and error responses for the OpenAPI document.
 The API's router is in API mode (``Router(..., api=True)``): every error under
 /api (404, 405, 400 for malformed JSON, 415 for a body that is not JSON, 422 with
 the list of problems, a 500's reference) is problem JSON, whatever the client
-accepts, so a plain ``curl`` reads JSON too; the home page stays HTML.  Scripts
-posting JSON without cookies pass heron's CSRF check, so the API needs no CSRF
-token.
+accepts, so a plain ``curl`` reads JSON too; the home page stays HTML.
+
+Authentication is heron.auth's, with tokens rather than cookies: the component
+brings the users and their tokens, ``token_router()`` the endpoints that give
+them out (``/api/auth/register``, ``/api/auth/token``, ``/api/auth/token/revoke``),
+and ``login_required`` guards the writes.  A write without a valid token gets
+401 problem JSON with ``WWW-Authenticate``, as every guarded route in API mode
+does, and the OpenAPI document says which operations need a token.  Scripts
+that post JSON or send a token, without cookies, pass heron's CSRF check, so the
+API needs no CSRF token.  heron.auth's HTML pages (login form, password reset)
+are left out: API clients have no use for them.
 
 The database is heron's default, a SQLite file in the app's instance folder;
 ``HERON_DATABASE_URL`` points it elsewhere.  ``heron db migrate`` makes the
-tables (``migrations/``); the app never creates them itself.
+tables: the tasks' (``migrations/``) and heron.auth's, whose migrations heron
+ships; the app never creates them itself.
 """
 
 from __future__ import annotations
@@ -42,6 +61,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heron import App, Depends, Query, Router, Settings
+from heron.auth import login_required
+from heron.auth.api import token_router
 from heron.db import db
 from heron.params import Path  # not in heron, where it would shadow pathlib's
 
@@ -61,9 +82,15 @@ NOT_FOUND: dict[int, Any] = {404: {"description": "There is no task with this id
 settings = Settings(openapi_title="Tasks API", openapi_version="1.0.0")
 if not settings.allowed_hosts:
     settings.allowed_hosts = ["127.0.0.1", "localhost", "[::1]"]
-app = App(settings)
+# heron.auth brings the users and their tokens; its HTML pages (auth_pages) are left out,
+# as clients log in through token_router() below.  login_url is where a guard sends a
+# browser, but under /api (API mode) guards answer 401 instead: it names the home page,
+# which says how to get a token.
+app = App(settings, components=["heron.auth"], auth_pages=[], login_url="/")
 # API mode: errors under /api are problem JSON whatever the client accepts (docs/errors.md).
 api = Router("/api", name="api", api=True)
+# /api/auth/register, /api/auth/token and /api/auth/token/revoke, in API mode too.
+api.include(token_router())
 
 
 # -- dependencies ----------------------------------------------------------------------
@@ -142,6 +169,7 @@ async def list_tasks(
 
 
 @api.post("/tasks", tags=TASKS, status_code=201, response_model=TaskOut)
+@login_required
 async def create_task(new: TaskIn, session: DBSession) -> Task:
     """Add a task."""
     task = Task(**new.model_dump())
@@ -157,6 +185,7 @@ async def get_task(task: FoundTask) -> TaskOut:
 
 
 @api.patch("/tasks/{id}", tags=TASKS, responses=NOT_FOUND)
+@login_required
 async def update_task(task: FoundTask, changes: TaskPatch, session: DBSession) -> TaskOut:
     """Change some fields of a task; those not sent stay as they are."""
     for name, value in changes.model_dump(exclude_unset=True).items():
@@ -166,6 +195,7 @@ async def update_task(task: FoundTask, changes: TaskPatch, session: DBSession) -
 
 
 @api.delete("/tasks/{id}", tags=TASKS, status_code=204, responses=NOT_FOUND)
+@login_required
 async def delete_task(task: FoundTask, session: DBSession) -> None:
     """Delete a task."""
     await session.delete(task)
@@ -199,6 +229,9 @@ HOME_PAGE = """<!doctype html>
   <li><a href="/openapi.json">The OpenAPI document</a> (<code>/openapi.json</code>).</li>
   <li><a href="/api/tasks">The tasks</a> (<code>GET /api/tasks</code>).</li>
   <li><a href="/api/health">Health</a> (<code>GET /api/health</code>).</li>
+  <li>Adding, changing or deleting a task takes a token: sign up with
+      <code>POST /api/auth/register</code> or log in with <code>POST /api/auth/token</code>,
+      then send <code>Authorization: Bearer &lt;token&gt;</code>.</li>
 </ul>
 </main></body>
 </html>

@@ -1,5 +1,5 @@
 """The example typed API (examples/api), end to end on a throwaway SQLite file, in
-production mode.
+production mode, its writes behind heron.auth's API tokens.
 
 heron's ``db_clean`` fixture applies the example's committed migrations to one SQLite
 file for the module and empties the tables after each test (the views write through
@@ -28,6 +28,10 @@ from heron.testing import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "examples.api.app"
+#: The smallest argon2 costs, so that signing up and logging in are quick.
+FAST_HASHING = {"HERON_PASSWORD_TIME_COST": "1", "HERON_PASSWORD_MEMORY_COST": "8",
+                "HERON_PASSWORD_PARALLELISM": "1"}
+PASSWORD = "correct horse battery"
 
 
 def load_api(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Any:
@@ -35,6 +39,8 @@ def load_api(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Any:
     the models module stays, as a table can be defined once per process."""
     monkeypatch.setenv("HERON_DATABASE_URL", database_url)
     monkeypatch.setenv("HERON_SECRET_KEY", "api-example-test-secret")
+    for name, value in FAST_HASHING.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.delitem(sys.modules, MODULE, raising=False)
     return importlib.import_module(MODULE)
@@ -69,8 +75,26 @@ def app(module: Any) -> Any:
 
 @pytest.fixture
 def client(app: Any, db_clean: None) -> Iterator[TestClient]:
+    """A client that sends the token of a user who signed up (the writes need one)."""
     with TestClient(app) as test_client:
+        test_client.headers["authorization"] = f"Bearer {register(test_client)}"
         yield test_client
+
+
+def register(client: TestClient, username: str = "ada") -> str:
+    """Sign up through the API; the new user's token."""
+    response = client.post("/api/auth/register", json={
+        "username": username, "password": PASSWORD, "email": f"{username}@example.com"})
+    assert response.status_code == 201, response.text
+    return response.json()["token"]  # type: ignore[no-any-return]
+
+
+def refused(response: Any, challenge: str) -> None:
+    """A 401 in API mode: problem JSON, and the scheme to authenticate with."""
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+    assert response.headers["www-authenticate"] == challenge
 
 
 def create(client: TestClient, **fields: Any) -> dict[str, Any]:
@@ -95,6 +119,8 @@ def test_runs_in_production_mode(module: Any) -> None:
     settings = module.app.settings
     assert not settings.debug
     assert settings.csrf
+    assert "auth" in module.app.components  # heron.auth, without its HTML pages:
+    assert not [r.path for r in module.app.routes() if r.path.startswith("/auth")]
     assert module.app.check() == []
 
 
@@ -260,14 +286,18 @@ def test_malformed_json_is_400_and_other_media_types_415(client: TestClient) -> 
 
 def test_the_api_is_in_api_mode_whatever_the_client_accepts(client: TestClient) -> None:
     """curl (``*/*``) and browsers get problem JSON under /api; the site's pages stay HTML."""
+    token = client.headers.pop("authorization")
     for accept in ("*/*", "text/html,application/xhtml+xml,*/*;q=0.8"):
         headers = {"accept": accept}
+        with_token = {**headers, "authorization": token}
         for response, status in (
                 (client.get("/api/tasks/999999", headers=headers), 404),
                 (client.get("/api/nothing", headers=headers), 404),
                 (client.put("/api/tasks/1", headers=headers), 405),
+                (client.post("/api/tasks", json={"title": "x"}, headers=headers), 401),
+                (client.post("/api/auth/token", json={}, headers=headers), 422),
                 (client.post("/api/tasks", content=b"<task/>",
-                             headers={**headers, "content-type": "application/xml"}), 415),
+                             headers={**with_token, "content-type": "application/xml"}), 415),
                 (client.post("/api/tasks", content=b"title=x",
                              headers={**headers, "content-type": "text/plain"}), 403)):
             assert response.status_code == status, response.text
@@ -277,18 +307,97 @@ def test_the_api_is_in_api_mode_whatever_the_client_accepts(client: TestClient) 
             404, "text/html; charset=utf-8")
 
 
-def test_json_without_cookies_passes_the_csrf_check(client: TestClient) -> None:
-    """Scripts and API clients post JSON with no cookie and no token: nothing to forge.
-    A body an HTML form could send, or a request carrying cookies, is checked."""
+def test_api_clients_pass_the_csrf_check(client: TestClient) -> None:
+    """Scripts and API clients send a token, or post JSON, with no cookie and no CSRF
+    token: nothing to forge.  A body an HTML form could send without a token, or a
+    request carrying cookies, is checked."""
     assert "cookie" not in client.build_request("POST", "/api/tasks").headers
     create(client, title="from a script")
+    token = client.headers.pop("authorization")
+    assert client.post("/api/auth/token", json={"username": "ada", "password": PASSWORD}
+                       ).status_code == 200  # JSON, no token: the login itself
     form_like = client.post("/api/tasks", content=b"title=x",
                             headers={"content-type": "text/plain"})
     assert form_like.status_code == 403
     client.cookies.set("heron_session", "anything")
-    with_cookie = client.post("/api/tasks", json={"title": "x"})
+    with_cookie = client.post("/api/tasks", json={"title": "x"},
+                              headers={"authorization": token})
     assert with_cookie.status_code == 403
     assert titles(client) == ["from a script"]
+
+
+# -- tokens ----------------------------------------------------------------------------
+
+
+def test_signing_up_and_logging_in_give_tokens_that_write(client: TestClient) -> None:
+    client.headers.pop("authorization")
+    signup = client.post("/api/auth/register", json={
+        "username": "grace", "password": PASSWORD, "email": "grace@example.com",
+        "token_name": "laptop"})
+    assert signup.status_code == 201, signup.text
+    assert signup.json()["token"].startswith("heron_")
+    assert signup.json()["token_type"] == "bearer"
+    assert signup.headers["cache-control"] == "no-store"
+
+    login = client.post("/api/auth/token", json={"username": "grace", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    token = login.json()["token"]
+    assert token != signup.json()["token"]  # each login makes a new token
+    made = client.post("/api/tasks", json={"title": "Signed"},
+                       headers={"authorization": f"Bearer {token}"})
+    assert made.status_code == 201, made.text
+
+    wrong = client.post("/api/auth/token", json={"username": "grace", "password": "nope"})
+    assert wrong.status_code == 400
+    assert wrong.headers["content-type"] == "application/problem+json"
+    taken = client.post("/api/auth/register", json={
+        "username": "Grace", "password": PASSWORD, "email": "g2@example.com"})
+    assert taken.status_code == 409
+
+
+def test_writes_need_a_token_and_reads_do_not(client: TestClient) -> None:
+    made = create(client, title="Kept")
+    url = f"/api/tasks/{made['id']}"
+    client.headers.pop("authorization")
+    for response in (client.post("/api/tasks", json={"title": "x"}),
+                     client.patch(url, json={"done": True}),
+                     client.delete(url)):
+        refused(response, 'Bearer realm="api"')
+    # the guard answers before the body is read or the task looked up
+    refused(client.post("/api/tasks", json={"title": ""}), 'Bearer realm="api"')
+    refused(client.delete("/api/tasks/999999"), 'Bearer realm="api"')
+    assert client.get(url).json() == made
+    assert titles(client) == ["Kept"]
+
+
+@pytest.mark.parametrize("authorization", [
+    "Bearer heron_not-a-token",
+    "Bearer not-even-heron's",
+])
+def test_a_wrong_token_is_401(client: TestClient, authorization: str) -> None:
+    made = create(client, title="Kept")
+    headers = {"authorization": authorization}
+    for response in (client.post("/api/tasks", json={"title": "x"}, headers=headers),
+                     client.patch(f"/api/tasks/{made['id']}", json={"done": True},
+                                  headers=headers),
+                     client.delete(f"/api/tasks/{made['id']}", headers=headers)):
+        refused(response, 'Bearer error="invalid_token"')
+    assert titles(client) == ["Kept"]
+
+
+def test_another_scheme_is_401_naming_bearer(client: TestClient) -> None:
+    token = client.headers.pop("authorization").removeprefix("Bearer ")
+    refused(client.post("/api/tasks", json={"title": "x"},
+                        headers={"authorization": f"Token {token}"}), "Bearer")
+
+
+def test_a_revoked_token_stops_working(client: TestClient) -> None:
+    other = register(client, "grace")
+    assert client.post("/api/auth/token/revoke").status_code == 204
+    refused(client.post("/api/tasks", json={"title": "x"}), 'Bearer error="invalid_token"')
+    made = client.post("/api/tasks", json={"title": "x"},
+                       headers={"authorization": f"Bearer {other}"})
+    assert made.status_code == 201  # the other user's token still works
 
 
 def test_health(client: TestClient) -> None:
@@ -304,7 +413,8 @@ def test_openapi_document_describes_the_api(client: TestClient) -> None:
     validate(schema)
     assert schema["info"]["title"] == "Tasks API"
     paths = schema["paths"]
-    assert set(paths) == {"/api/tasks", "/api/tasks/{id}", "/api/health"}
+    assert set(paths) == {"/api/tasks", "/api/tasks/{id}", "/api/health", "/api/auth/register",
+                          "/api/auth/token", "/api/auth/token/revoke"}
     assert set(paths["/api/tasks"]) == {"get", "post"}
     assert set(paths["/api/tasks/{id}"]) == {"get", "patch", "delete"}
     assert "201" in paths["/api/tasks"]["post"]["responses"]
@@ -315,6 +425,18 @@ def test_openapi_document_describes_the_api(client: TestClient) -> None:
     query = {p["name"]: p for p in paths["/api/tasks"]["get"]["parameters"]}
     assert set(query) == {"page", "per_page", "done", "priority", "q", "order"}
     assert query["per_page"]["schema"]["maximum"] == 100
+    # The writes need a token, and say so; the reads are public.
+    assert "bearerAuth" in schema["components"]["securitySchemes"]
+    writes = [paths["/api/tasks"]["post"], paths["/api/tasks/{id}"]["patch"],
+              paths["/api/tasks/{id}"]["delete"]]
+    for operation in writes:
+        assert {"bearerAuth": []} in operation["security"]
+        assert "401" in operation["responses"]
+    for operation in (paths["/api/tasks"]["get"], paths["/api/tasks/{id}"]["get"]):
+        assert "security" not in operation
+        assert "401" not in operation["responses"]
+    assert paths["/api/auth/token"]["post"]["tags"] == ["auth"]
+    assert "security" not in paths["/api/auth/register"]["post"]
 
 
 # -- migrations ----------------------------------------------------------------------
