@@ -22,7 +22,10 @@ import sys
 from pathlib import Path
 
 #: Modules of heron that need more than a base install, and the package each needs.
-NEEDS_MORE = {"heron.testing.plugin": "pytest"}  # heron's pytest plugin, loaded by pytest only
+NEEDS_MORE = {
+    "heron.testing.plugin": "pytest",  # heron's pytest plugin, loaded by pytest only
+    "heron.auth.jwt": "PyJWT",  # the heron[jwt] extra: MissingDependency names the command
+}
 #: What the design calls heron's batteries and tools: each must be among the modules found,
 #: so a module that moves without its check is noticed.
 BATTERIES = [
@@ -82,8 +85,8 @@ def check_imports(repo: Path) -> None:
         needs = NEEDS_MORE.get(name)
         try:
             importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if needs is None or exc.name != needs:
+        except ImportError as exc:  # ModuleNotFoundError, or heron's MissingDependency
+            if needs is None or (exc.name != needs and f"'{needs}'" not in str(exc)):
                 raise
         else:
             if needs is not None:
