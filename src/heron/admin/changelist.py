@@ -261,16 +261,14 @@ class ChangeList:
 
     def load(self, session: Session) -> ChangeList:
         """Run the queries: the count(s), the page of rows, the filters' choices."""
-        from sqlalchemy import func, select
 
         statement = self.filtered()
         for each in self.filters:
             each.load(session)
-        counted = select(func.count()).select_from(statement.order_by(None).subquery())
-        self.estimated, self.result_count = self._count(session, counted)
+        self.estimated, self.result_count = self._count(session, _count_of(statement))
         if self._narrowed() and self.admin.show_full_result_count:
-            everything = self.admin.get_queryset(self.request).order_by(None).subquery()
-            self.full_count = session.scalar(select(func.count()).select_from(everything)) or 0
+            everything = _count_of(self.admin.get_queryset(self.request))
+            self.full_count = session.scalar(everything) or 0
         per_page = self.per_page
         # A page past the end (a link from before a filter or a delete) shows the last.
         self.page_number = min(self.page_number, self.pages)
@@ -405,6 +403,20 @@ class ChangeList:
     def cells(self, obj: Any) -> list[tuple[str | Markup, bool]]:
         """``(value, links to the change form)`` of each column for ``obj``."""
         return [(column.cell(obj), column.name in self.link_columns) for column in self.columns]
+
+
+def _count_of(statement: Select[Any]) -> Select[Any]:
+    """``SELECT count(*)`` of ``statement``'s rows: its own FROM and WHERE when it is a
+    plain query (the planner then reads no column it does not test), else a subquery."""
+    from sqlalchemy import func, select
+
+    plain = not (statement._distinct or statement._group_by_clauses
+                 or statement._limit_clause is not None or statement._offset_clause is not None
+                 or statement._having_criteria)
+    if plain:
+        return statement.with_only_columns(func.count(), maintain_column_froms=True) \
+            .order_by(None)
+    return select(func.count()).select_from(statement.order_by(None).subquery())
 
 
 def _order_param(ordering: list[tuple[int, bool]]) -> str:

@@ -94,11 +94,15 @@ class _Field:
             return func.to_tsvector(config, column).bool_op("@@")(
                 func.plainto_tsquery(config, word))
         escaped = re.sub(r"([\\%_])", r"\\\1", word)
+        # SQLite's LIKE ignores the case of ASCII letters by itself, as its lower() does
+        # (neither folds other letters): ilike's lower(col) LIKE lower(?) matches the same
+        # rows at twice the cost per row.
+        like = column.like if dialect_name == "sqlite" else column.ilike
         if self.mode == "exact":
-            return column.ilike(escaped, escape="\\")
+            return like(escaped, escape="\\")
         if self.mode == "startswith":
-            return column.ilike(escaped + "%", escape="\\")
-        return column.ilike("%" + escaped + "%", escape="\\")
+            return like(escaped + "%", escape="\\")
+        return like("%" + escaped + "%", escape="\\")
 
 
 def _day_match(column: ColumnElement[Any], kind: sa_types.DateTime,
