@@ -99,6 +99,12 @@ def doc_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
+    # Modules another test left from its own temporary folder (an ``app`` or ``shop``)
+    # would shadow the ones this block writes under the same names.
+    others = str(tmp_path.parent)
+    for name, module in list(sys.modules.items()):
+        if (getattr(module, "__file__", None) or "").startswith(others):
+            monkeypatch.delitem(sys.modules, name)
     modules = set(sys.modules)
     loggers = [logging.getLogger(name) for name in ("heron", "heron.access", "heron.error")]
     saved = [(logger, logger.level, list(logger.handlers)) for logger in loggers]

@@ -171,6 +171,9 @@ def table_checks(tables: Any) -> list[Rule | Comparison]:
         constraints = list(getattr(table, "constraints", ()))
         for column in table.columns:
             constraints += list(column.constraints)
+        # A table keeps its constraints in a set: read them in the order they were
+        # declared, so that the form's errors come in the same order on every run.
+        constraints.sort(key=lambda c: getattr(c, "_creation_order", 0))
         for constraint in constraints:
             if not isinstance(constraint, CheckConstraint) or id(constraint) in seen:
                 continue
