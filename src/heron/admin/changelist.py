@@ -261,21 +261,23 @@ class ChangeList:
 
     def load(self, session: Session) -> ChangeList:
         """Run the queries: the count(s), the page of rows, the filters' choices."""
+
         statement = self.filtered()
         for each in self.filters:
             each.load(session)
+        self.estimated, self.result_count = self._count(session, _count_of(statement))
         if self._narrowed() and self.admin.show_full_result_count:
             everything = _count_of(self.admin.get_queryset(self.request))
             self.full_count = session.scalar(everything) or 0
-        rows = self._page_with_count(session, statement) if self._narrowed() else None
-        if rows is None:
-            # Unfiltered (a count the planner answers from an index, or an estimate), or
-            # a page past the end: count first, then read the page.
-            self.estimated, self.result_count = self._count(session, _count_of(statement))
-            # A page past the end (a link from before a filter or a delete) shows the last.
-            self.page_number = min(self.page_number, self.pages)
-            rows = list(session.scalars(self._page(statement)).unique())
-        self.rows = rows
+        per_page = self.per_page
+        # A page past the end (a link from before a filter or a delete) shows the last.
+        self.page_number = min(self.page_number, self.pages)
+        page = self.ordered(statement).options(*self._loaders())
+        if self.show_all:
+            page = page.limit(self.admin.list_max_show_all)
+        else:
+            page = page.limit(per_page).offset((self.page_number - 1) * per_page)
+        self.rows = list(session.scalars(page).unique())
         from heron.admin.history import object_id
 
         # Cells are computed here, in the database's context: a column may read a
@@ -285,25 +287,6 @@ class ChangeList:
         if self.admin.date_hierarchy:
             self._load_dates(session, statement)
         return self
-
-    def _page(self, statement: Select[Any]) -> Select[Any]:
-        page = self.ordered(statement).options(*self._loaders())
-        if self.show_all:
-            return page.limit(self.admin.list_max_show_all)
-        return page.limit(self.per_page).offset((self.page_number - 1) * self.per_page)
-
-    def _page_with_count(self, session: Session, statement: Select[Any]) -> list[Any] | None:
-        """The page of a searched or filtered list with its count in the same query
-        (``count(*) OVER ()``): the database tests the search on each row once, not once
-        for the count and again for the page.  ``None`` when the page is empty."""
-        from sqlalchemy import func
-
-        total = func.count().over().label("heron_total")
-        found = session.execute(self._page(statement).add_columns(total)).unique().all()
-        if not found:
-            return None
-        self.result_count = int(found[0][1])
-        return [row[0] for row in found]
 
     def _count(self, session: Session, counted: Select[Any]) -> tuple[bool, int]:
         limit = self.request.app.settings.admin_estimate_count_above
