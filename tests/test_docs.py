@@ -101,9 +101,11 @@ def doc_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     # Modules another test left from its own temporary folder (an ``app`` or ``shop``)
     # would shadow the ones this block writes under the same names.
+    # (A folder without __init__.py imports as a namespace package: no __file__, a __path__.)
     others = str(tmp_path.parent)
     for name, module in list(sys.modules.items()):
-        if (getattr(module, "__file__", None) or "").startswith(others):
+        places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", ())]
+        if any(str(place).startswith(others) for place in places):
             monkeypatch.delitem(sys.modules, name)
     modules = set(sys.modules)
     loggers = [logging.getLogger(name) for name in ("heron", "heron.access", "heron.error")]
