@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -156,6 +157,21 @@ def test_create_then_a_duplicate_slug_is_an_error_on_the_field(
             "</li></ul>") in html
     assert 'value="hello"' in html  # the value as typed, to correct it
     assert db_session.scalar(select(func.count()).select_from(MfPost)) == 1
+
+
+def test_fill_then_save_keeps_changes_made_between(
+        db_session: Session, categories: list[MfCategory]) -> None:
+    form = post_form(db_session, title="Typed")
+    assert form.is_valid(), form.errors
+    post = form.fill()
+    assert post.title == "Typed"
+    assert inspect(post).transient  # nothing stored yet
+    post.title = "Changed before storing"  # as an admin's save_model may
+    assert form.save(fill=False) is post
+    db_session.expire_all()
+    assert db_session.get(MfPost, post.id).title == "Changed before storing"  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="not valid"):
+        post_form(db_session, title="").fill()
 
 
 def test_update_keeps_its_own_unique_values_but_not_another_rows(

@@ -386,13 +386,11 @@ async def _change_form(request: Request, admin: ModelAdmin, pk: str | None) -> R
         before = audit.snapshot(editing_obj) if editing_obj is not None else None
         session.info[audit.AUDITED_KEY] = True
         try:
-            instance = form.instance if form.instance is not None else admin.model()
-            form.instance = instance
-            for name, value in form.data.items():
-                if hasattr(type(instance), name):
-                    setattr(instance, name, value)
+            # Filled from the form, then save_model (which may change it), then stored
+            # as save_model left it (with the form's many-to-many rows).
+            instance = form.fill()
             admin.save_model(request, session, instance, form, editing_obj is not None)
-            form.save(session)
+            form.save(session, fill=False)
             notes = []
             for formset in inlines:
                 added, changed, deleted = formset.save(session, instance, request)

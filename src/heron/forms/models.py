@@ -353,38 +353,54 @@ class ModelForm(Form):
 
     # -- saving --------------------------------------------------------------------
 
-    def save(self, session: Session | None = None) -> Any:
+    def save(self, session: Session | None = None, *, fill: bool = True) -> Any:
         """Create the row (or update ``instance``) from the cleaned data, and flush it,
         so that its id is known.  Commit it yourself (``db.session.commit()``).
+        ``fill=False`` stores the row as :meth:`fill` left it (and changes made since).
 
         Raises:
             ValueError: the form is not valid.
         """
-        return self._save(session if session is not None else self._sync_session())
+        return self._save(session if session is not None else self._sync_session(), fill)
 
-    async def asave(self, session: AsyncSession | None = None) -> Any:
+    async def asave(self, session: AsyncSession | None = None, *, fill: bool = True) -> Any:
         """:meth:`save` with an ``AsyncSession`` (default: the form's session)."""
+        import functools
+
         from sqlalchemy.ext.asyncio import AsyncSession
 
         target = session if session is not None else self.session
         if not isinstance(target, AsyncSession):
             raise TypeError("asave() needs an AsyncSession; use save() with a Session")
-        return await target.run_sync(self._save)
+        return await target.run_sync(functools.partial(self._save, fill=fill))
 
-    def _save(self, session: Session) -> Any:
+    def fill(self) -> Any:
+        """Set the cleaned values of the columns and many-to-one fields on the form's
+        row (a new one when it has none) without touching the database, and return it:
+        what :meth:`save` does before storing the row.  Code that must change the row
+        before it is stored (the admin's ``save_model``) fills it, changes it, then
+        calls ``save(fill=False)``."""
+        if not self.is_valid():
+            raise ValueError(f"{type(self).__name__} is not valid; check is_valid() before "
+                             f"filling a row (errors: {self.errors})")
+        from sqlalchemy import inspect
+
+        model = self.model()
+        instance = self.instance if self.instance is not None else model()
+        attributes = set(inspect(model).attrs.keys())
+        for name, value in self._cleaned.items():
+            if name in attributes and name not in self._many:
+                setattr(instance, name, value)
+        self.instance = instance
+        return instance
+
+    def _save(self, session: Session, fill: bool = True) -> Any:
         if not self._prepared or self._errors is None:
             self._prepare_with(session)
         if not self.is_valid():
             raise ValueError(f"{type(self).__name__} is not valid; check is_valid() before "
                              f"saving (errors: {self.errors})")
-        model = self.model()
-        instance = self.instance if self.instance is not None else model()
-        from sqlalchemy import inspect
-
-        attributes = set(inspect(model).attrs.keys())
-        for name, value in self._cleaned.items():
-            if name in attributes and name not in self._many:
-                setattr(instance, name, value)
+        instance = self.fill() if fill or self.instance is None else self.instance
         session.add(instance)
         session.flush()
         if self._many:
