@@ -20,7 +20,7 @@ from heron.exceptions import ImproperlyConfigured
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "heron"
 CHECKS_DOC = ROOT / "docs" / "checks.md"
-ID = re.compile(r"heron\.[a-z_]+\.[EW]\d{3}")
+ID = re.compile(r"heron\.[a-z][a-z0-9_]*\.[EW]\d{3}")  # heron.i18n has digits
 
 # Ids raised at more than one place, each for one and the same problem (the count is exact,
 # so that an entry left here after its duplicate is gone fails too):

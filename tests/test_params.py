@@ -115,3 +115,26 @@ async def test_build_call_runs_sync_functions_in_the_pool() -> None:
 
     call = build_call(view, set(), "v")
     assert (await call(object())).startswith("heron-sync")
+
+
+def test_bound_methods_are_views() -> None:
+    # A view may be a bound method (a feed's or a class-based helper's), sync or async.
+
+    class Views:
+        def __init__(self) -> None:
+            self.greeting = "hi"
+
+        async def hello(self, request: Request) -> str:
+            return self.greeting
+
+        def count(self, n: int = 1) -> str:
+            return f"{self.greeting} x{n}"
+
+    views = Views()
+    app = App(debug=True)
+    app.add_route("/hello", views.hello)
+    app.add_route("/count", views.count)
+    client = TestClient(app)
+    assert client.get("/hello").text == "hi"
+    assert client.get("/count?n=3").text == "hi x3"
+    assert client.get("/count?n=x").status_code == 422

@@ -247,6 +247,37 @@ def test_a_header_the_view_sets_through_response_headers(site: App) -> None:
     assert response.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
 
 
+def test_headers_memoised_per_content_type_and_scheme(site: App) -> None:
+    # The finalizer keeps each view's additions by content type and scheme: one view
+    # answering HTML then JSON, over HTTP then HTTPS, gets each response's own set.
+    @site.route("/either/{kind}")
+    def either(kind: str) -> Response:
+        return HTMLResponse("<p>x</p>") if kind == "html" else Response("{}", media_type=
+                                                                        "application/json")
+
+    for _ in range(2):  # the second round is served from the memo
+        for base_url, hsts in (("http://testserver", False), ("https://testserver", True)):
+            client = TestClient(site, base_url=base_url)
+            for kind in ("html", "json", "html"):
+                assert_default_headers(client.get(f"/either/{kind}"), hsts=hsts)
+
+
+def test_headers_given_as_lists_get_the_defaults(site: App) -> None:
+    # ASGI allows a header as any two-item iterable: not memoised, never a 500.
+    @site.route("/list-headers")
+    def list_headers() -> Response:
+        response = Response("x")
+        response.raw_headers = [[b"content-type", b"text/plain"],  # type: ignore[list-item]
+                                [b"content-length", b"1"]]
+        return response
+
+    client = TestClient(site)
+    for _ in range(2):
+        response = client.get("/list-headers")
+        assert response.status_code == 200
+        assert_default_headers(response)
+
+
 def test_csp_goes_on_html_responses_only(site: App) -> None:
     client = TestClient(site)
     assert client.get("/").headers["content-security-policy"] == CSP_WITHOUT_NONCE

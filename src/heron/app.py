@@ -23,7 +23,13 @@ from heron.exceptions import (
     ImproperlyConfigured,
     URLBuildError,
 )
-from heron.params import build_call, build_hook, build_responder, takes_only_path_params
+from heron.params import (
+    analyse,
+    build_hook,
+    build_responder,
+    compile_plan,
+    takes_only_path_params,
+)
 from heron.plugins import Finalizer, Gate, Plugin, RequestHook, ResponseHook, load_plugin
 from heron.requests import Request
 from heron.responses import Response, make_response
@@ -451,9 +457,8 @@ class App(Dispatcher, RouteDecorators):
         given = route.options.get("dependencies", ())
         dependencies = [*(d for router in route.routers for d in router.dependencies),
                         *(given if isinstance(given, (list, tuple)) else [given])]
-        call = build_call(route.endpoint, route.template.converters, where, respond,
-                          dependencies)
-        route.plan = call.plan  # type: ignore[attr-defined]
+        route.plan = analyse(route.endpoint, route.template.converters, where, dependencies)
+        call = compile_plan(route.plan, respond)
         route.handler = call if route.is_websocket else self._wrap_view(route, call)
         if (route.handler is call and not route.is_websocket and respond is None
                 and not dependencies

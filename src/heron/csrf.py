@@ -61,7 +61,9 @@ class CSRFError(HTTPException):
     """403: the CSRF check failed.  ``reason`` is shown only in debug."""
 
     def __init__(self, reason: str, debug: bool) -> None:
-        detail = reason if debug else "The request was refused by the CSRF check."
+        from heron.i18n import gettext
+
+        detail = reason if debug else gettext("The request was refused by the CSRF check.")
         super().__init__(403, detail)
         self.reason = reason
 

@@ -13,6 +13,7 @@ from heron.auth.settings import AuthSettings
 from heron.cache.plugin import CacheSettings
 from heron.csrf import CSRFSettings
 from heron.db.settings import DatabaseSettings
+from heron.i18n.settings import I18nSettings
 from heron.mail.settings import MailSettings
 from heron.middleware.plugin import MiddlewareSettings
 from heron.openapi.plugin import OpenAPISettings
@@ -33,6 +34,7 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
     "heron.sessions.plugin",
     "heron.csrf",
     "heron.flash",
+    "heron.i18n",  # before the cache: its copies are keyed on the language chosen
     "heron.cache.plugin",
     "heron.templating.plugin",
     "heron.openapi.plugin",
@@ -45,7 +47,7 @@ DEFAULT_PLUGINS: tuple[Plugin | type[Plugin] | str, ...] = (
 
 class Settings(CoreSettings, SecuritySettings, CSRFSettings, SessionSettings, CacheSettings,
                MiddlewareSettings, OpenAPISettings, TemplatingSettings, DatabaseSettings,
-               MailSettings, StorageSettings, TasksSettings, AuthSettings):
+               MailSettings, StorageSettings, TasksSettings, I18nSettings, AuthSettings):
     """Every heron setting: the core's and every battery's section (see
     docs/settings.md); read from keyword arguments, ``HERON_*`` variables and ``.env``.
 

@@ -45,7 +45,10 @@ if TYPE_CHECKING:
     from heron.types import Scope
 
 __all__ = [
+    "GETTEXT_KEY",
+    "LANGUAGE_KEY",
     "REFUSED_KEY",
+    "STATIC_ROOT_KEY",
     "UNCACHEABLE_KEY",
     "Finalizer",
     "Gate",
@@ -63,6 +66,16 @@ REFUSED_KEY = "heron.refused"
 #: made for this request alone that a response header must match (a CSP nonce in the
 #: page): a server-side page cache never stores it for another request.
 UNCACHEABLE_KEY = "heron.uncacheable"
+#: The scope key where a translation plugin (heron.i18n) keeps the request's gettext
+#: callable (``str -> str``); the core's error pages translate their text through it.
+GETTEXT_KEY = "heron.gettext"
+#: The scope key where a plugin that moves part of the path into ``root_path`` (heron.i18n's
+#: ``/de/`` prefix) keeps the root path from before: static file URLs stay under it, so a
+#: file has one URL in every language.
+STATIC_ROOT_KEY = "heron.static_root_path"
+#: The scope key of the request's language code (``"de"``), set by heron.i18n: the
+#: ``<html lang>`` of the core's error pages, and ``request.language``.
+LANGUAGE_KEY = "heron.language"
 
 #: Runs before routing on the raw scope: returns a response to answer with at
 #: once, raises an HTTPException for an error page, or returns None to go on.

@@ -50,6 +50,7 @@ _PROVIDERS = {
     "auser": "the heron.auth component: App(components=['heron.auth', ...])",
     "session": "the heron.sessions plugin (heron.App has it; heron.app.App has no plugins)",
     "load_session": "the heron.sessions plugin (heron.App has it)",
+    "language": "the heron.i18n plugin (heron.App has it)",
 }
 
 
@@ -202,6 +203,13 @@ class HTTPConnection:
         if user is None:
             user = await self._provided("auser")(self)
         return user
+
+    @property
+    def language(self) -> str:
+        """The language code this request runs in (``"de"``; heron.i18n chooses it,
+        see docs/i18n.md)."""
+        language: str = self._provided("language")(self)
+        return language
 
     def _provided(self, name: str) -> Any:
         # Attributes batteries own: their plugin gives the loader (request_attributes).

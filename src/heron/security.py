@@ -127,6 +127,14 @@ class HostValidator:
 
     def gate(self, scope: Scope) -> None:
         """The gate run before routing: a 400 for a Host this site does not serve."""
+        headers = scope["headers"]
+        # Clients send Host first: then a memoised verdict on its raw bytes is all a
+        # request for an allowed host costs.
+        if headers and headers[0][0] == b"host" and self._seen.get(headers[0][1]) is True:
+            return
+        self._judge(scope)
+
+    def _judge(self, scope: Scope) -> None:
         for name, value in scope["headers"]:  # noqa: B007 (value is used after the loop)
             if name == b"host":
                 break
@@ -185,6 +193,11 @@ class ViewHeaders(NamedTuple):
     csp: Header | None
     #: The policy with ``{nonce}``, formatted when a template used the nonce.
     csp_template: str | None
+    #: What a response carrying only its entity headers gets, by its first header
+    #: (the content type), over HTTP and over HTTPS: filled on first use, so the
+    #: common response costs a dict look-up and one list extension.
+    blocks: dict[Header, list[Header]]
+    secure_blocks: dict[Header, list[Header]]
 
 
 _ENTITY = frozenset({b"content-type", b"content-length"})
@@ -192,6 +205,7 @@ _ENTITY = frozenset({b"content-type", b"content-length"})
 _DOCUMENTS = (b"text/html", b"image/svg+xml", b"application/xhtml+xml", b"text/xml",
               b"application/xml")
 _CSP = b"content-security-policy"
+_MAX_BLOCKS = 64
 
 
 class SecurityHeaders:
@@ -230,33 +244,50 @@ class SecurityHeaders:
                             settings.cross_origin_opener_policy.encode("latin-1")))
         policy = overrides.get("content_security_policy", settings.content_security_policy)
         if not policy:
-            return ViewHeaders(headers, None, None)
+            return ViewHeaders(headers, None, None, {}, {})
         template = policy if "{nonce}" in policy else None
-        return ViewHeaders(headers, (_CSP, _format_policy(policy, None)), template)
+        return ViewHeaders(headers, (_CSP, _format_policy(policy, None)), template, {}, {})
 
     def finalize(self, scope: Scope, response: Response, route: Route | None) -> None:
         """The finalizer: add the headers of the route's view (the defaults for error
         pages and mounted apps) that the response does not set itself."""
         view = self.default if route is None else route.extensions.get(_NAME, self.default)
         raw = response.raw_headers
+        https = scope.get("scheme") == "https"
+        # The common response (a content type and a length, no CSP nonce used): its
+        # additions depend on its first header only, and were computed before.
+        if len(raw) == 2 and raw[1][0] == b"content-length" and NONCE_KEY not in scope:
+            blocks = view.secure_blocks if https else view.blocks
+            try:
+                block = blocks[raw[0]]
+            except (KeyError, TypeError):  # TypeError: a header given as a list (ASGI allows it)
+                block = self._additions(view, raw, None, https)
+                if len(blocks) < _MAX_BLOCKS and type(raw[0]) is tuple:  # types are few
+                    blocks[raw[0]] = block
+            raw += block
+        else:
+            raw += self._additions(view, raw, scope.get(NONCE_KEY), https)
+
+    def _additions(
+        self, view: ViewHeaders, raw: list[Header], nonce: str | None, https: bool
+    ) -> list[Header]:
+        """The headers to add to a response that has ``raw``."""
         if len(raw) == 2 and raw[0][0] == b"content-type" and raw[1][0] == b"content-length":
-            present: frozenset[bytes] | set[bytes] = _ENTITY  # the common case, kept cheap
+            present: frozenset[bytes] | set[bytes] = _ENTITY
             content_type = raw[0][1]
-            raw += view.fixed
+            added = list(view.fixed)
         else:
             present = {name for name, _ in raw}
             content_type = next((v for k, v in raw if k == b"content-type"), b"")
-            raw += [h for h in view.fixed if h[0] not in present]
+            added = [h for h in view.fixed if h[0] not in present]
         if view.csp is not None and _CSP not in present and content_type.startswith(_DOCUMENTS):
-            nonce = scope.get(NONCE_KEY)
             if nonce is None or view.csp_template is None:
-                raw.append(view.csp)
+                added.append(view.csp)
             else:
-                raw.append((_CSP, _format_policy(view.csp_template, nonce)))
-        if (self.hsts is not None and scope.get("scheme") == "https"
-                and b"strict-transport-security" not in present):
-            raw.append(self.hsts)
-
+                added.append((_CSP, _format_policy(view.csp_template, nonce)))
+        if self.hsts is not None and https and b"strict-transport-security" not in present:
+            added.append(self.hsts)
+        return added
 
 
 # -- the plug-in ---------------------------------------------------------------

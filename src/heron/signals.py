@@ -36,6 +36,7 @@ __all__ = [
     "request_finished",
     "request_started",
     "template_rendered",
+    "two_factor_changed",
     "user_logged_in",
     "user_logged_out",
     "user_login_failed",
@@ -70,6 +71,12 @@ user_logged_out: Signal = _signals.signal("user_logged_out")
 #: the user model, ``request`` (``None`` outside a request), ``username``.  The
 #: password is never sent.
 user_login_failed: Signal = _signals.signal("user_login_failed")
+#: A user's second factors changed: ``sender`` the user model, ``request`` (``None``
+#: outside a request), ``user``, ``factor`` (``"totp"``, ``"recovery_codes"`` or
+#: ``"passkey"``), ``action`` (``"added"``, ``"removed"``, ``"reset"`` or
+#: ``"regenerated"``), ``detail`` (text for people: a passkey's name; never a
+#: secret or a code).
+two_factor_changed: Signal = _signals.signal("two_factor_changed")
 
 
 class _RequestSignals:

@@ -218,7 +218,7 @@ def test_the_endpoints_are_typed_in_openapi(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     paths = doc["paths"]
     register = paths["/api/auth/register"]["post"]
-    assert sorted(register["responses"]) == ["201", "400", "409", "415", "422"]
+    assert sorted(register["responses"]) == ["201", "400", "409", "415", "422", "429"]
     assert register["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/TokenOut"}
     assert register["requestBody"]["content"]["application/json"]["schema"] == {

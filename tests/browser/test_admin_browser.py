@@ -102,7 +102,7 @@ def log_in(page: Page, site: AppServer, username: str) -> None:
     page.goto(site.url + "/auth/login?next=/admin/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    click_and_wait(page, page.get_by_role("button", name="Log in"))
+    click_and_wait(page, page.get_by_role("button", name="Log in", exact=True))
     assert page.url == site.url + "/admin/"
 
 

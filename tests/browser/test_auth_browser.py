@@ -60,7 +60,8 @@ def site(tmp_path_factory: pytest.TempPathFactory,
 def click_and_wait(page: Page, name: str) -> Response:
     """Click the button or link ``name``; the response of the page it leads to."""
     with page.expect_navigation() as navigation:
-        page.get_by_role("button", name=name).or_(page.get_by_role("link", name=name)).click()
+        page.get_by_role("button", name=name, exact=True).or_(
+            page.get_by_role("link", name=name, exact=True)).click()
     response = navigation.value
     assert response is not None
     return response
@@ -82,7 +83,7 @@ def test_sign_up_reach_the_members_page_log_out_and_in(
     page.goto(site.url + "/private")
     assert page.url == site.url + "/auth/login?next=/private"
     assert page.title() == "Log in"
-    button = page.get_by_role("button", name="Log in")
+    button = page.get_by_role("button", name="Log in", exact=True)  # not "... with a passkey"
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(36, 86, 110)"
 
     # No account yet: sign up (the wanted page travels along).

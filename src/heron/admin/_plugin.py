@@ -4,7 +4,7 @@ of every write when ``admin_audit_writes`` is on."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from heron.admin.settings import AdminSettings
 from heron.exceptions import ImproperlyConfigured
@@ -36,6 +36,11 @@ class AdminPlugin(Plugin):
             from heron.admin.audit import install_write_audit
 
             install_write_audit(app)
+        if "heron.auth" in app.plugins:
+            from heron import signals
+
+            # Every change of a user's second factors goes in the user's history.
+            signals.two_factor_changed.connect(_audit_two_factor, weak=False)
 
     def bound_site(self, app: App) -> BoundSite:
         """The registry as this app serves it (made at startup)."""
@@ -60,6 +65,10 @@ class AdminPlugin(Plugin):
         router = Router(prefix=url.rstrip("/"), name="admin")
         options = {"include_in_schema": False} if app.plugin("heron.openapi") else {}
         add_routes(router, **options)
+        from heron.admin.auth_admin import factors_page
+
+        router.add_route("/{component}/{model}/{pk}/factors/", factors_page, ["GET", "POST"],
+                         "user_factors", **options)
         staff_required(router)
         app.router.include(router)
 
@@ -83,3 +92,22 @@ class AdminPlugin(Plugin):
 
 
 plugin = AdminPlugin
+
+
+def _audit_two_factor(sender: Any, *, request: Any = None, user: Any = None,
+                      factor: str = "", action: str = "", detail: str = "",
+                      **extra: Any) -> None:
+    """A ``two_factor_changed`` as an entry of the user's history (the sender commits
+    it: :func:`heron.auth.two_factor.achanged`); never a secret or a code."""
+    if request is None or request.app.plugin("heron.admin") is None or user is None:
+        return
+    from heron.admin import audit
+    from heron.db import db
+
+    names = {"totp": "Authenticator app", "recovery_codes": "Recovery codes",
+             "passkey": "Passkey"}
+    message = f"Two-factor login: {names.get(factor, factor)} {action}"
+    audit.record(db.async_session.sync_session, action="change", obj=user,
+                 user=request.scope.get("heron.user"),
+                 message=message + (f" ({detail})." if detail else "."),
+                 source="request", app=request.app)

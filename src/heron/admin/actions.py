@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from heron.admin.options import action
+from heron.i18n import gettext_lazy
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -149,7 +150,7 @@ def _may_delete(admin: ModelAdmin, request: Request, model: type[Any]) -> bool:
     return other.has_delete_permission(request)
 
 
-@action(description="Delete selected rows", permissions=("delete",), confirm=True)
+@action(description=gettext_lazy("Delete selected rows"), permissions=("delete",), confirm=True)
 def delete_selected(admin: ModelAdmin, request: Request, session: Session,
                     rows: list[Any]) -> None:
     """Delete the ticked rows (after a confirmation page that lists what goes with them)."""

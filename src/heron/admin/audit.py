@@ -32,6 +32,7 @@ from sqlalchemy.sql import ClauseElement
 
 from heron._context import current_scope
 from heron.db.models import Model, table_name_for
+from heron.i18n import pgettext
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import InstanceState, UOWTransaction
@@ -108,6 +109,23 @@ class LogEntry(Model):
     #: ``"admin"``, ``"request"`` (a view or API) or ``"command"`` (outside requests).
     source: Mapped[str] = mapped_column(String(20), default="admin")
     message: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def action_label(self) -> str:
+        """The action as the history pages show it ("Add", "Change", "Delete"),
+        in the active language."""
+        labels = {"add": pgettext("history action", "Add"),
+                  "change": pgettext("history action", "Change"),
+                  "delete": pgettext("history action", "Delete")}
+        return labels.get(self.action, self.action.capitalize())
+
+    @property
+    def source_label(self) -> str:
+        """Where the change came from ("request", "command"), in the active language."""
+        labels = {"admin": pgettext("history source", "admin"),
+                  "request": pgettext("history source", "request"),
+                  "command": pgettext("history source", "command")}
+        return labels.get(self.source, self.source)
 
     def __str__(self) -> str:
         verb = {"add": "Added", "change": "Changed", "delete": "Deleted"}.get(self.action,

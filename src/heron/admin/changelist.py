@@ -22,6 +22,7 @@ from urllib.parse import quote_plus, urlencode
 from heron.admin.columns import Column, column_for
 from heron.admin.filters import IncorrectLookupParameters, ListFilter, build_filter
 from heron.admin.lookups import FieldPathError, loader_options, order_column, resolve
+from heron.i18n import gettext
 
 if TYPE_CHECKING:
     from markupsafe import Markup
@@ -36,6 +37,13 @@ __all__ = ["ChangeList", "Header", "IncorrectLookupParameters"]
 SEARCH, ORDER, PAGE, ALL = "q", "o", "p", "all"
 _RESERVED = frozenset({SEARCH, ORDER, PAGE, ALL})
 _DATE_PARTS = ("year", "month", "day")
+
+
+def _month(number: int) -> str:
+    """The name of month ``number`` (1 to 12) in the active language ("March", "März")."""
+    from heron.i18n import format_date
+
+    return format_date(dt.date(2000, number, 1), "LLLL")
 
 
 @dataclass
@@ -111,14 +119,16 @@ class ChangeList:
             known.update(f"{self.admin.date_hierarchy}__{part}" for part in _DATE_PARTS)
         unknown = sorted(set(self.params) - known)
         if unknown:
-            raise IncorrectLookupParameters(f"Unknown parameter {unknown[0]!r}")
+            raise IncorrectLookupParameters(
+                gettext("Unknown parameter %(name)s") % {"name": repr(unknown[0])})
         if any("\x00" in value for value in self.params.values()):
-            raise IncorrectLookupParameters("A parameter holds a NUL character")
+            raise IncorrectLookupParameters(gettext("A parameter holds a NUL character"))
 
     def _page_number(self) -> int:
         raw = self.params.get(PAGE, "1")
         if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
-            raise IncorrectLookupParameters(f"Page {raw!r} is not a page number")
+            raise IncorrectLookupParameters(
+                gettext("Page %(page)s is not a page number") % {"page": repr(raw)})
         return int(raw)
 
     def _ordering(self) -> list[tuple[int, bool]]:
@@ -131,10 +141,12 @@ class ChangeList:
             descending = part.startswith("-")
             number = part.lstrip("-")
             if not number.isdigit() or len(number) > 4:
-                raise IncorrectLookupParameters(f"Sort {raw!r} is not a list of column numbers")
+                raise IncorrectLookupParameters(
+                    gettext("Sort %(sort)s is not a list of column numbers") % {"sort": repr(raw)})
             index = int(number) - 1
             if not 0 <= index < len(self.columns) or self.columns[index].order is None:
-                raise IncorrectLookupParameters(f"Column {number} cannot be sorted by")
+                raise IncorrectLookupParameters(
+                    gettext("Column %(number)s cannot be sorted by") % {"number": number})
             if index not in [i for i, _ in found]:
                 found.append((index, descending))
         return found
@@ -233,7 +245,8 @@ class ChangeList:
                 start = dt.date(*parts)
                 return start, start + dt.timedelta(days=1)
         except (ValueError, OverflowError):
-            raise IncorrectLookupParameters("The date drill-down names no real date") from None
+            raise IncorrectLookupParameters(
+                gettext("The date drill-down names no real date")) from None
         return None, None
 
     def ordered(self, statement: Select[Any]) -> Select[Any]:
@@ -334,9 +347,9 @@ class ChangeList:
         column = resolve(self.admin.model, field).attribute
         parts = self._date_parts()
         names = [f"{field}__{part}" for part in _DATE_PARTS]
-        self.date_crumbs = [DateLink("All dates", self.url(**dict.fromkeys(names)))]
+        self.date_crumbs = [DateLink(gettext("All dates"), self.url(**dict.fromkeys(names)))]
         for depth, value in enumerate(parts):
-            label = str(value) if depth != 1 else dt.date(2000, value, 1).strftime("%B") \
+            label = str(value) if depth != 1 else _month(value) \
                 if 1 <= value <= 12 else str(value)
             keep = {names[i]: parts[i] for i in range(depth + 1)}
             drop = dict.fromkeys(names[depth + 1:])
@@ -350,7 +363,7 @@ class ChangeList:
                                  .order_by(part).limit(400)).all()
         for value in values:
             number = int(value)
-            label = dt.date(2000, number, 1).strftime("%B") if level == "month" else str(number)
+            label = _month(number) if level == "month" else str(number)
             keep = {names[i]: parts[i] for i in range(len(parts))}
             self.date_links.append(DateLink(label, self.url(**keep, **{names[len(parts)]: number})))
 

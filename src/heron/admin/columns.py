@@ -15,17 +15,22 @@ if TYPE_CHECKING:
 
 __all__ = ["Column", "column_for", "format_value"]
 
-_YES = Markup('<span class="bool bool-yes" role="img" aria-label="Yes">&#10003;</span>')
-_NO = Markup('<span class="bool bool-no" role="img" aria-label="No">&#10007;</span>')
+_YES = '<span class="bool bool-yes" role="img" aria-label="{}">&#10003;</span>'
+_NO = '<span class="bool bool-no" role="img" aria-label="{}">&#10007;</span>'
 
 
 def format_value(value: Any, empty: str = "-", boolean: bool = False) -> str | Markup:
     """A value as text for a page: ``None`` as ``empty``, booleans as icons, dates
-    without microseconds, enums by value, lists joined."""
+    without microseconds, enums by value, lists joined; ``Markup`` (HTML a display
+    method built with its values escaped) as it is."""
     if value is None or value == "":
         return empty
+    if isinstance(value, Markup):
+        return value
     if boolean or isinstance(value, bool):
-        return _YES if value else _NO
+        from heron.i18n import gettext
+
+        return Markup(_YES if value else _NO).format(gettext("Yes") if value else gettext("No"))
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
@@ -70,8 +75,11 @@ class Column:
 
 
 def _label(name: str) -> str:
+    from heron.i18n import gettext
+
+    # A heading made from a name ("Date joined"), translated when a catalog has it.
     words = name.replace("__", " ").replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
+    return gettext(words[:1].upper() + words[1:])
 
 
 def column_for(admin: BaseModelAdmin, entry: str | Callable[..., Any]) -> Column:
@@ -86,7 +94,7 @@ def column_for(admin: BaseModelAdmin, entry: str | Callable[..., Any]) -> Column
     if callable(entry):
         return _from_callable(entry.__name__, entry, lambda obj: entry(obj), empty)
     if entry == "__str__":
-        return Column("__str__", _label(admin.verbose_name), admin.object_repr, empty=empty)
+        return Column("__str__", _label(str(admin.verbose_name)), admin.object_repr, empty=empty)
     from heron.admin.options import ModelAdmin
 
     method = getattr(admin, entry, None)

@@ -52,6 +52,7 @@ from heron.admin.lookups import (
     resolve,
     utc_for,
 )
+from heron.i18n import LazyString, gettext, gettext_lazy, pgettext
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -147,7 +148,8 @@ class ListFilter:
         params.update(values)
         return Choice(label, selected, params)
 
-    def _all_choice(self, label: str = "All") -> Choice:
+    def _all_choice(self, label: str | None = None) -> Choice:
+        label = pgettext("filter", "All") if label is None else label
         return self._choice(label, not self.is_active())
 
 
@@ -166,7 +168,7 @@ class FieldListFilter(ListFilter):
             raise TypeError(f"{model.__name__}: list_filter {type(self).__name__} cannot "
                             f"filter {path!r} ({_describe(self.lookup)})")
         self.parameter_name = path
-        self.title = self.lookup.label
+        self.title = gettext(self.lookup.label)  # "Is staff", through the catalogs
         super().__init__(params, model, model_admin, request)
 
     @classmethod
@@ -237,7 +239,7 @@ class FieldListFilter(ListFilter):
             return statement
         if raw not in ("1", "0"):
             raise IncorrectLookupParameters(f"{self.null_parameter}={raw[:100]!r}: "
-                                            f"not 1 or 0")
+                                            + gettext("not 1 or 0"))
         return statement.where(self._missing(raw == "1"))
 
     def _null_choice(self, label: str, missing: bool = True) -> Choice:
@@ -274,10 +276,10 @@ class BooleanFieldListFilter(FieldListFilter):
     def choices(self) -> list[Choice]:
         value = self.used.get(self.path)
         found = [self._all_choice(),
-                 self._choice("Yes", value == "1", **{self.path: "1"}),
-                 self._choice("No", value == "0", **{self.path: "0"})]
+                 self._choice(gettext("Yes"), value == "1", **{self.path: "1"}),
+                 self._choice(gettext("No"), value == "0", **{self.path: "0"})]
         if self.lookup.nullable:
-            found.append(self._null_choice("Unknown"))
+            found.append(self._null_choice(gettext("Unknown")))
         return found
 
     def apply(self, statement: Select[Any]) -> Select[Any]:
@@ -320,7 +322,7 @@ class ChoicesFieldListFilter(FieldListFilter):
             found.append(self._choice(_member_label(member), value == key,
                                       **{self.path: key}))
         if self.lookup.nullable:
-            found.append(self._null_choice("(None)"))
+            found.append(self._null_choice(gettext("(None)")))
         return found
 
     def apply(self, statement: Select[Any]) -> Select[Any]:
@@ -335,8 +337,9 @@ class DateFieldListFilter(FieldListFilter):
     date when nullable.  Days are UTC days; ranges are half-open (``>= start`` and
     ``< end``), so a ``DateTime`` at midnight belongs to the day it starts."""
 
-    periods: ClassVar[dict[str, str]] = {
-        "today": "Today", "past7": "Past 7 days", "month": "This month", "year": "This year"}
+    periods: ClassVar[dict[str, str | LazyString]] = {
+        "today": gettext_lazy("Today"), "past7": gettext_lazy("Past 7 days"),
+        "month": gettext_lazy("This month"), "year": gettext_lazy("This year")}
 
     @classmethod
     def suits(cls, lookup: Lookup) -> bool:
@@ -364,12 +367,12 @@ class DateFieldListFilter(FieldListFilter):
 
     def choices(self) -> list[Choice]:
         value = self.used.get(self.path)
-        found = [self._all_choice("Any date")]
+        found = [self._all_choice(gettext("Any date"))]
         for key, label in self.periods.items():
-            found.append(self._choice(label, value == key, **{self.path: key}))
+            found.append(self._choice(str(label), value == key, **{self.path: key}))
         if self.lookup.nullable:
-            found.append(self._null_choice("No date"))
-            found.append(self._null_choice("Has date", missing=False))
+            found.append(self._null_choice(gettext("No date")))
+            found.append(self._null_choice(gettext("Has date"), missing=False))
         return found
 
     def apply(self, statement: Select[Any]) -> Select[Any]:
@@ -377,7 +380,8 @@ class DateFieldListFilter(FieldListFilter):
         if raw is not None:
             if raw not in self.periods:
                 raise IncorrectLookupParameters(
-                    f"{self.path}={raw[:100]!r}: not one of {', '.join(self.periods)}"
+                    f"{self.path}={raw[:100]!r}: " + gettext("not one of %(choices)s")
+                    % {"choices": ", ".join(self.periods)}
                     )
             start, end = self.period(raw)
             column = self._column
@@ -451,7 +455,7 @@ class RelatedFieldListFilter(FieldListFilter):
         for key, label in self.rows:
             found.append(self._choice(label, key == selected, **{self.path: key}))
         if self.lookup.nullable:
-            found.append(self._null_choice("(None)"))
+            found.append(self._null_choice(gettext("(None)")))
         return found
 
     def apply(self, statement: Select[Any]) -> Select[Any]:
@@ -534,7 +538,7 @@ class AllValuesFieldListFilter(FieldListFilter):
             found.append(self._choice(_member_label(value), key == selected,
                                       **{self.path: key}))
         if self.lookup.nullable:
-            found.append(self._null_choice("(None)"))
+            found.append(self._null_choice(gettext("(None)")))
         return found
 
     def apply(self, statement: Select[Any]) -> Select[Any]:
@@ -567,8 +571,10 @@ class EmptyFieldListFilter(FieldListFilter):
     def choices(self) -> list[Choice]:
         value = self.used.get(self.empty_parameter)
         return [self._all_choice(),
-                self._choice("Empty", value == "1", **{self.empty_parameter: "1"}),
-                self._choice("Not empty", value == "0", **{self.empty_parameter: "0"})]
+                self._choice(pgettext("filter", "Empty"), value == "1",
+                             **{self.empty_parameter: "1"}),
+                self._choice(pgettext("filter", "Not empty"), value == "0",
+                             **{self.empty_parameter: "0"})]
 
     def _present(self) -> ColumnElement[bool]:
         present = super()._present()
@@ -582,7 +588,7 @@ class EmptyFieldListFilter(FieldListFilter):
             return statement
         if raw not in ("1", "0"):
             raise IncorrectLookupParameters(f"{self.empty_parameter}={raw[:100]!r}: "
-                                            f"not 1 or 0")
+                                            + gettext("not 1 or 0"))
         return statement.where(self._missing(raw == "1"))
 
 
@@ -676,7 +682,8 @@ class SimpleListFilter(ListFilter):
             return statement
         if value not in {key for key, _ in self.lookup_choices}:
             raise IncorrectLookupParameters(
-                f"{self.parameter_name}={value[:100]!r}: not one of the filter's choices"
+                f"{self.parameter_name}={value[:100]!r}: "
+                + gettext("not one of the filter's choices")
                 )
         filtered = self.queryset(self.request, statement)
         return statement if filtered is None else filtered

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from heron.admin.forms import admin_form
+from heron.i18n import ngettext
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -155,10 +156,16 @@ class InlineFormSet:
         for row in kept:
             ok = row.form.is_valid() and ok
         if self.inline.max_num is not None and len(kept) > self.inline.max_num:
-            self.errors.append(f"Please submit at most {self.inline.max_num} rows.")
+            count = self.inline.max_num
+            self.errors.append(ngettext("Please submit at most %(count)d row.",
+                                        "Please submit at most %(count)d rows.", count)
+                               % {"count": count})
             ok = False
         if len(kept) < self.inline.min_num:
-            self.errors.append(f"Please submit at least {self.inline.min_num} rows.")
+            count = self.inline.min_num
+            self.errors.append(ngettext("Please submit at least %(count)d row.",
+                                        "Please submit at least %(count)d rows.", count)
+                               % {"count": count})
             ok = False
         return ok
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from heron.admin.sites import BoundSite
     from heron.forms import ModelForm
+    from heron.i18n import LazyString
     from heron.requests import Request
 
 __all__ = [
@@ -39,10 +40,10 @@ Fieldset = tuple[str | None, Mapping[str, Any]]
 @overload
 def display(function: F, /) -> F: ...
 @overload
-def display(*, description: str | None = None, boolean: bool = False,
+def display(*, description: str | LazyString | None = None, boolean: bool = False,
             ordering: str | None = None, empty_value: str | None = None
             ) -> Callable[[F], F]: ...
-def display(function: F | None = None, /, *, description: str | None = None,
+def display(function: F | None = None, /, *, description: str | LazyString | None = None,
             boolean: bool = False, ordering: str | None = None,
             empty_value: str | None = None) -> F | Callable[[F], F]:
     """Mark a callable of ``list_display`` or ``readonly_fields`` with how it shows.
@@ -51,7 +52,8 @@ def display(function: F | None = None, /, *, description: str | None = None,
     ... def is_published(self, obj): return obj.published_at is not None
 
     Args:
-        description: the column's heading (default: the name, words capitalised).
+        description: the column's heading (default: the name, words capitalised); a
+            ``gettext_lazy`` text is shown in the request's language.
         boolean: draw the value as a yes/no icon.
         ordering: a field path the column sorts by (callables do not sort otherwise).
         empty_value: what ``None`` shows as (default: the admin's ``empty_value_display``).
@@ -73,9 +75,9 @@ def display(function: F | None = None, /, *, description: str | None = None,
 @overload
 def action(function: F, /) -> F: ...
 @overload
-def action(*, description: str | None = None, permissions: Sequence[str] = ("change",),
+def action(*, description: str | LazyString | None = None, permissions: Sequence[str] = ("change",),
            confirm: bool = False) -> Callable[[F], F]: ...
-def action(function: F | None = None, /, *, description: str | None = None,
+def action(function: F | None = None, /, *, description: str | LazyString | None = None,
            permissions: Sequence[str] = ("change",),
            confirm: bool = False) -> F | Callable[[F], F]:
     """Mark a callable of ``actions``: ``func(model_admin, request, session, rows)``.
@@ -125,9 +127,10 @@ class BaseModelAdmin:
     #: What an empty value shows as.
     empty_value_display: ClassVar[str] = "-"
     #: The model's names on pages (default: made from its class name; a model may set
-    #: ``__verbose_name__`` and ``__verbose_name_plural__``).
-    verbose_name: str = ""
-    verbose_name_plural: str = ""
+    #: ``__verbose_name__`` and ``__verbose_name_plural__``).  A ``gettext_lazy`` name
+    #: is shown in the request's language (give the plural too).
+    verbose_name: str | LazyString = ""
+    verbose_name_plural: str | LazyString = ""
 
     model: type[Any]
     admin_site: BoundSite
@@ -144,7 +147,7 @@ class BaseModelAdmin:
         self.model_name = table_name_for(model.__name__)
         self.verbose_name = self.verbose_name or model_label(model)[0]
         self.verbose_name_plural = self.verbose_name_plural or \
-            getattr(model, "__verbose_name_plural__", None) or _plural(self.verbose_name)
+            getattr(model, "__verbose_name_plural__", None) or _plural(str(self.verbose_name))
 
     def permission_name(self, action: str) -> str:
         """``"blog.change_post"`` for ``action`` ``"change"``."""

@@ -32,6 +32,8 @@ from heron.admin.history import log_addition, log_change, log_deletion, object_i
 from heron.admin.inlines import InlineFormSet
 from heron.exceptions import HTTPException
 from heron.flash import flash
+from heron.i18n import gettext as _
+from heron.i18n import ngettext
 from heron.responses import RedirectResponse, Response
 
 if TYPE_CHECKING:
@@ -66,13 +68,13 @@ async def _admin_for(request: Request, component: str, model: str) -> ModelAdmin
     await _user(request)
     admin = bound_site(request).get(component, model)
     if admin is None:
-        raise HTTPException(404, "There is no such model in the admin.")
+        raise HTTPException(404, _("There is no such model in the admin."))
     return admin
 
 
 def _refuse(allowed: bool) -> None:
     if not allowed:
-        raise HTTPException(403, "You do not have permission to do this.")
+        raise HTTPException(403, _("You do not have permission to do this."))
 
 
 def _key(admin: ModelAdmin, pk: str) -> Any:
@@ -82,15 +84,15 @@ def _key(admin: ModelAdmin, pk: str) -> Any:
     columns = inspect(admin.model).primary_key
     parts = pk.split(",") if len(columns) > 1 else [pk]
     if len(parts) != len(columns) or "\x00" in pk:
-        raise HTTPException(404, "There is no such row.")
+        raise HTTPException(404, _("There is no such row."))
     values = []
     for column, part in zip(columns, parts, strict=True):
         try:
             value = column.type.python_type(part)
         except (TypeError, ValueError, NotImplementedError):
-            raise HTTPException(404, "There is no such row.") from None
+            raise HTTPException(404, _("There is no such row.")) from None
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise HTTPException(404, "There is no such row.")
+            raise HTTPException(404, _("There is no such row."))
         values.append(value)
     return values[0] if len(values) == 1 else tuple(values)
 
@@ -106,8 +108,8 @@ def _load(admin: ModelAdmin, request: Request, session: Session, pk: str) -> Any
         *[column == value for column, value in zip(columns, keys, strict=True)])
     row = session.scalars(statement.limit(1)).first()
     if row is None:
-        raise HTTPException(404, f"There is no {admin.verbose_name} with this key; "
-                                 "perhaps it was deleted.")
+        raise HTTPException(404, _("There is no %(name)s with this key; perhaps it was "
+                                   "deleted.") % {"name": admin.verbose_name})
     return row
 
 
@@ -138,7 +140,8 @@ async def render(request: Request, admin: ModelAdmin | None, name: str, status: 
     # rows, and every value the page shows was read from the database before this.
     template = templates.env.select_template(names)
     values.setdefault("site", bound_site(request))
-    values.setdefault("site_title", request.app.settings.admin_site_title)
+    # The default title, or a project's, in the request's language (its catalog's).
+    values.setdefault("site_title", _(request.app.settings.admin_site_title))
     values.setdefault("nav", _nav(request))
     values.setdefault("row_pk", object_id)
     body = template.render(templates.context(request, values))
@@ -200,7 +203,7 @@ async def changelist(request: Request, component: str, model: str) -> Response:
             return await _run_action(request, admin, form)
         if form.get("_save") is not None:
             return await _save_editable(request, admin, form)
-        raise HTTPException(400, "Choose an action, or save the edited rows.")
+        raise HTTPException(400, _("Choose an action, or save the edited rows."))
     return await _changelist_page(request, admin)
 
 
@@ -267,10 +270,11 @@ async def _save_editable(request: Request, admin: ModelAdmin, form: FormData) ->
     ok, forms = await _run(save)
     if not ok:
         return await _changelist_page(request, admin, 422, forms,
-                                      "Please correct the errors below.")
+                                      _("Please correct the errors below."))
     await _commit()
     noun = admin.verbose_name if len(keys) == 1 else admin.verbose_name_plural
-    flash(request, f"{len(keys)} {noun} saved.", "success")
+    flash(request, ngettext("%(count)d %(name)s saved.", "%(count)d %(name)s saved.",
+                            len(keys)) % {"count": len(keys), "name": noun}, "success")
     return RedirectResponse(_changelist_url(request, admin, request.url.query), 303)
 
 
@@ -278,12 +282,13 @@ async def _run_action(request: Request, admin: ModelAdmin, form: FormData) -> Re
     actions = admin.get_actions(request)
     name = form.get("action")
     if not isinstance(name, str) or name not in actions:
-        raise HTTPException(400, "There is no such action.")
-    func, _, description = actions[name]
+        raise HTTPException(400, _("There is no such action."))
+    func, description = actions[name][0], actions[name][2]
     selected = list(dict.fromkeys(k for k in form.getlist("_selected") if isinstance(k, str)))
     across = form.get("select_across") == "1"
     if not selected and not across:
-        flash(request, "Tick the rows the action should act on; nothing was changed.", "warning")
+        flash(request, _("Tick the rows the action should act on; nothing was changed."),
+              "warning")
         return RedirectResponse(_changelist_url(request, admin, request.url.query), 303)
     confirmed = form.get("post") == "yes"
 
@@ -316,8 +321,8 @@ async def _run_action(request: Request, admin: ModelAdmin, form: FormData) -> Re
             from heron.admin.actions import plan_deletion
 
             if not plan_deletion(admin, request, session, rows).allowed:
-                raise HTTPException(403, "These rows cannot be deleted: related rows "
-                                         "block it or need a permission you do not have.")
+                raise HTTPException(403, _("These rows cannot be deleted: related rows "
+                                           "block it or need a permission you do not have."))
         return len(rows), func(request, session, rows)
 
     try:
@@ -327,9 +332,14 @@ async def _run_action(request: Request, admin: ModelAdmin, form: FormData) -> Re
     await _commit()
     if isinstance(result, Response):
         return result
-    done = "deleted" if name == "delete_selected" else f"done: {description}"
     noun = admin.verbose_name if count == 1 else admin.verbose_name_plural
-    flash(request, f"{count} {noun} {done}.", "success")
+    values = {"count": count, "name": noun, "action": str(description)}
+    if name == "delete_selected":
+        done = ngettext("%(count)d %(name)s deleted.", "%(count)d %(name)s deleted.", count)
+    else:
+        done = ngettext("%(count)d %(name)s done: %(action)s.",
+                        "%(count)d %(name)s done: %(action)s.", count)
+    flash(request, done % values, "success")
     return RedirectResponse(_changelist_url(request, admin, request.url.query), 303)
 
 
@@ -358,14 +368,14 @@ async def _change_form(request: Request, admin: ModelAdmin, pk: str | None) -> R
     def work(session: Session) -> dict[str, Any]:
         obj = _load(admin, request, session, pk) if pk is not None else None
         if obj is not None and not admin.has_view_permission(request, obj):
-            raise HTTPException(403, "You do not have permission to see this row.")
+            raise HTTPException(403, _("You do not have permission to see this row."))
         editing_obj = None if saving_as_new else obj
         if editing_obj is None and data is not None:
             _refuse(admin.has_add_permission(request))
         may_change = admin.has_change_permission(request, obj) if obj is not None \
             else admin.has_add_permission(request)
         if data is not None and not may_change:
-            raise HTTPException(403, "You may view this row but not change it.")
+            raise HTTPException(403, _("You may view this row but not change it."))
         form_class = admin.get_form(request, editing_obj)
         form = form_class(data, instance=editing_obj, session=session, request=request)
         form._prepare_sync()  # related rows and validation now, while the session is here
@@ -428,6 +438,7 @@ def _inline_notes(formset: InlineFormSet, added: list[Any], changed: list[Any],
     """"Added 2 reviews" and the like, for the parent's entry in the audit log."""
     inline = formset.inline
     notes = []
+    # Kept in English: the note is stored in the audit log, whoever reads it later.
     for verb, rows in (("Added", added), ("Changed", changed), ("Deleted", deleted)):
         if rows:
             name = inline.verbose_name if len(rows) == 1 else inline.verbose_name_plural
@@ -438,19 +449,24 @@ def _inline_notes(formset: InlineFormSet, added: list[Any], changed: list[Any],
 def _after_save(request: Request, admin: ModelAdmin, obj: Any, data: Mapping[str, Any],
                 added: bool, filters: str) -> Response:
     name = admin.object_repr(obj)
-    done = "added" if added else "changed"
+    values = {"name": admin.verbose_name, "row": name}
     if data.get("_continue") is not None or data.get("_saveasnew") is not None:
-        flash(request, f'The {admin.verbose_name} "{name}" was {done}. You may edit it again '
-                       "below.", "success")
+        text = _('The %(name)s "%(row)s" was added. You may edit it again below.') if added \
+            else _('The %(name)s "%(row)s" was changed. You may edit it again below.')
+        flash(request, text % values, "success")
         url = _change_url(request, admin, obj)
         return RedirectResponse(url + (f"?{FILTERS_FIELD}={_quote(filters)}" if filters
                                        else ""), 303)
     if data.get("_addanother") is not None:
-        flash(request, f'The {admin.verbose_name} "{name}" was {done}. You may add another '
-                       f"{admin.verbose_name} below.", "success")
+        text = _('The %(name)s "%(row)s" was added. You may add another %(name)s below.') \
+            if added else \
+            _('The %(name)s "%(row)s" was changed. You may add another %(name)s below.')
+        flash(request, text % values, "success")
         return RedirectResponse(request.url_for("admin:add", component=admin.component,
                                                 model=admin.model_name), 303)
-    flash(request, f'The {admin.verbose_name} "{name}" was {done}.', "success")
+    text = _('The %(name)s "%(row)s" was added.') if added \
+        else _('The %(name)s "%(row)s" was changed.')
+    flash(request, text % values, "success")
     if admin.has_view_permission(request):
         return RedirectResponse(_changelist_url(request, admin, filters), 303)
     return RedirectResponse(request.url_for("admin:index"), 303)
@@ -467,8 +483,11 @@ async def _form_page(request: Request, admin: ModelAdmin, page: dict[str, Any], 
     obj, form = page["obj"], page["form"]
     readonly_only = not page["may_change"]
     fieldsets = await _run(lambda s: fieldsets_of(admin, request, form, obj, readonly_only))
-    title = (f"Change {admin.verbose_name}" if page["may_change"] else
-             f"View {admin.verbose_name}") if obj is not None else f"Add {admin.verbose_name}"
+    if obj is None:
+        title = _("Add %(name)s")
+    else:
+        title = _("Change %(name)s") if page["may_change"] else _("View %(name)s")
+    title = title % {"name": admin.verbose_name}
     return await render(
         request, admin, "change_form.html", status=status, obj=obj, form=form,
         fieldsets=fieldsets, inlines=page["inlines"], title=title, obj_label=page["label"],
@@ -504,14 +523,15 @@ async def delete(request: Request, component: str, model: str, pk: str) -> Respo
     obj, plan, name = await _run(work)
     if obj is None:
         await _commit()
-        flash(request, f'The {admin.verbose_name} "{name}" was deleted.', "success")
+        flash(request, _('The %(name)s "%(row)s" was deleted.')
+              % {"name": admin.verbose_name, "row": name}, "success")
         if admin.has_view_permission(request):
             return RedirectResponse(_changelist_url(request, admin), 303)
         return RedirectResponse(request.url_for("admin:index"), 303)
     status = 409 if confirmed else 200  # confirmed, but blocked
     return await render(request, admin, "delete_confirmation.html", status=status, obj=obj,
-                        plan=plan, title=f"Delete {admin.verbose_name}", obj_label=name,
-                        pk=pk)
+                        plan=plan, title=_("Delete %(name)s") % {"name": admin.verbose_name},
+                        obj_label=name, pk=pk)
 
 
 async def history(request: Request, component: str, model: str, pk: str) -> Response:
@@ -528,7 +548,7 @@ async def history(request: Request, component: str, model: str, pk: str) -> Resp
 
     obj, entries, label = await _run(work)
     return await render(request, admin, "object_history.html", obj=obj, entries=entries,
-                        title=f"History: {label}", obj_label=label)
+                        title=_("History: %(row)s") % {"row": label}, obj_label=label)
 
 
 # -- export and autocomplete -------------------------------------------------------------
@@ -540,7 +560,7 @@ async def export(request: Request, component: str, model: str, fmt: str) -> Resp
     admin = await _admin_for(request, component, model)
     _refuse(admin.has_view_permission(request))
     if fmt not in admin.export_formats:
-        raise HTTPException(404, "This list cannot be exported in that format.")
+        raise HTTPException(404, _("This list cannot be exported in that format."))
     try:
         cl = ChangeList(admin, request)
         statement = cl.ordered(cl.filtered())
@@ -556,10 +576,10 @@ async def autocomplete(request: Request, component: str, model: str) -> Response
     admin = await _admin_for(request, component, model)
     _refuse(admin.has_view_permission(request))
     if not admin.search_fields:
-        raise HTTPException(404, "This model has no search_fields to look up rows by.")
+        raise HTTPException(404, _("This model has no search_fields to look up rows by."))
     term = request.query_params.get("term", "")[:200]
     if "\x00" in term:
-        raise HTTPException(400, "The search holds a NUL character.")
+        raise HTTPException(400, _("The search holds a NUL character."))
 
     def work(session: Session) -> list[dict[str, str]]:
         from sqlalchemy import inspect

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from heron.auth.users import validate_username
+from heron.i18n import gettext, pgettext
 
 if TYPE_CHECKING:
     from heron.auth.models import AbstractBaseUser
@@ -17,6 +18,7 @@ __all__ = [
     "email_error",
     "login_error",
     "login_label",
+    "login_word",
     "password_errors",
     "signup_fields",
     "taken_message",
@@ -33,17 +35,29 @@ def email_error(email: str) -> str | None:
     from email_validator import EmailNotValidError, validate_email
 
     if not email:
-        return "Enter an email address."
+        return gettext("Enter an email address.")
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
-        return "Enter a valid email address."
+        return gettext("Enter a valid email address.")
     return None
 
 
 def login_label(model: type[AbstractBaseUser]) -> str:
-    """The login field as people read it: "Username", "Email"."""
-    return model.USERNAME_FIELD.replace("_", " ").capitalize()
+    """The login field as people read it: "Username", "Email" (in the active language)."""
+    name = model.USERNAME_FIELD
+    labels = {"username": pgettext("login field", "Username"),
+              "email": pgettext("login field", "Email")}
+    return labels.get(name) or name.replace("_", " ").capitalize()
+
+
+def login_word(model: type[AbstractBaseUser]) -> str:
+    """The login field inside a sentence: "username", "email" (German keeps its
+    capital: "Benutzername")."""
+    name = model.USERNAME_FIELD
+    labels = {"username": pgettext("login field in a sentence", "username"),
+              "email": pgettext("login field in a sentence", "email")}
+    return labels.get(name) or name.replace("_", " ")
 
 
 def login_error(model: type[AbstractBaseUser], login: str) -> str | None:
@@ -55,7 +69,7 @@ def login_error(model: type[AbstractBaseUser], login: str) -> str | None:
 
 
 def taken_message(model: type[AbstractBaseUser]) -> str:
-    return f"A user with that {login_label(model).lower()} already exists."
+    return gettext("A user with that %(login)s already exists.") % {"login": login_word(model)}
 
 
 def signup_fields(model: type[AbstractBaseUser]) -> tuple[str, str | None, bool]:

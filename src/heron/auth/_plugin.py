@@ -10,14 +10,14 @@ from heron.auth.models import Permission
 from heron.auth.settings import AuthSettings
 from heron.auth.users import get_user_model
 from heron.exceptions import ImproperlyConfigured
-from heron.plugins import Plugin, ResponseHook
+from heron.plugins import Handler, Plugin, ResponseHook
 
 if TYPE_CHECKING:
     from heron.app import App
     from heron.db.migrations import Owner
     from heron.requests import Request
     from heron.responses import Response
-    from heron.routing import Router
+    from heron.routing import Route, Router
 
 __all__ = ["AuthPlugin", "plugin"]
 
@@ -54,14 +54,28 @@ class AuthPlugin(Plugin):
 
         return [private_to_the_token]
 
+    def template_globals(self, app: App) -> dict[str, Any]:
+        from heron.auth._passkey_views import template_globals  # user_passkeys()
+
+        return template_globals(app)
+
+    def wrap_route(self, app: App, route: Route, handler: Handler) -> Handler:
+        if app.settings.auth_two_factor_required not in ("staff", "all"):
+            return handler  # the default: requests pay nothing
+        from heron.auth._two_factor_required import exempt, wrap
+
+        return handler if exempt(route) else wrap(app, route, handler)
+
     def commands(self, app: App) -> Iterable[Any]:
+        from heron.auth._two_factor_commands import resetfactors_command
         from heron.auth.commands import (
             changepassword_command,
             cleartokens_command,
             createsuperuser_command,
         )
 
-        return [createsuperuser_command, changepassword_command, cleartokens_command]
+        return [createsuperuser_command, changepassword_command, cleartokens_command,
+                resetfactors_command]
 
     def migration_branches(self, app: App) -> Iterable[Any]:
         return _migration_branches(app)
@@ -70,12 +84,21 @@ class AuthPlugin(Plugin):
         _post_migrate(app)
 
     def checks(self, app: App) -> Iterable[ImproperlyConfigured]:
-        from heron.auth.checks import check_pages, check_tokens, check_user_model
+        from heron.auth.checks import (
+            check_pages,
+            check_tokens,
+            check_two_factor,
+            check_user_model,
+        )
         from heron.auth.guards import check_mounts
 
         problems = check_user_model(app)
         problems.extend(check_tokens(app, _serves_jwt(app.router)))
         problems.extend(check_pages(app))
+        problems.extend(check_two_factor(app))
+        from heron.auth.passkeys import check_settings as check_passkeys
+
+        problems.extend(check_passkeys(app))  # heron.auth.E040, E041
         try:
             check_mounts(app.router)
         except ImproperlyConfigured as exc:  # heron.auth.E005

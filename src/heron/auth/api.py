@@ -149,7 +149,9 @@ def token_router(prefix: str = "/auth", *, name: str = "auth_api", register: boo
     router.after_request(_never_stored)
     if register:
         router.add_route("/register", register_view, ["POST"], "register", status_code=201,
-                         responses={409: {"description": "The login is taken."}})
+                         responses={409: {"description": "The login is taken."},
+                                    429: {"description": "Too many refused sign-ups from this "
+                                                         "address; see Retry-After."}})
     router.add_route("/token", token_view, ["POST"], "token", responses={
         400: {"description": "Wrong login or password (the answer does not say which)."},
         429: {"description": "Too many failed attempts; see Retry-After."}})

@@ -113,3 +113,29 @@ def check_pages(app: App) -> list[ImproperlyConfigured]:
             "page out: set login_url to your own login page (a route name or a path)",
             id="heron.auth.E022"))
     return problems
+
+
+def check_two_factor(app: App) -> list[ImproperlyConfigured]:
+    """Problems with the two-factor settings: ``auth_two_factor_required`` not one of
+    its values (heron.auth.E030) or set while the ``two_factor`` pages are left out
+    (heron.auth.E031), a drift, grace or code count out of range (heron.auth.E032)."""
+    settings = app.settings
+    problems = []
+    required = settings.auth_two_factor_required
+    if required not in ("none", "staff", "all"):
+        problems.append(ImproperlyConfigured(
+            f"auth_two_factor_required is {required!r}: use 'none', 'staff' or 'all'",
+            id="heron.auth.E030"))
+    elif required != "none" and "two_factor" not in settings.auth_pages:
+        problems.append(ImproperlyConfigured(
+            f"auth_two_factor_required is {required!r}, but auth_pages leaves out "
+            "'two_factor', the pages where users set up and give their second factor",
+            id="heron.auth.E031"))
+    bounds = {"auth_totp_drift": (0, 10), "auth_recovery_codes": (1, 100),
+              "auth_two_factor_grace": (0, 10 * 365 * 24 * 3600)}
+    wrong = [f"{name} is {getattr(settings, name)!r} (use {low} to {high})"
+             for name, (low, high) in bounds.items()
+             if not low <= getattr(settings, name) <= high]
+    if wrong:
+        problems.append(ImproperlyConfigured("; ".join(wrong), id="heron.auth.E032"))
+    return problems

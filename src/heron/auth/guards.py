@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from heron.exceptions import HTTPException
+from heron.i18n import gettext
 from heron.requests import HTTPConnection, Request
 from heron.responses import RedirectResponse, Response
 from heron.routing import Router, add_view_hook
@@ -67,7 +68,7 @@ def login_url(conn: HTTPConnection, setting: str | None = None) -> str:
 
 def _to_login(request: Request) -> Response:
     if _wants_api(request):
-        raise HTTPException(401, "Authentication is required.",
+        raise HTTPException(401, gettext("Authentication is required."),
                             {"www-authenticate": 'Bearer realm="api"'})
     # The path as the client sent it (percent-escapes such as %2F kept), with the
     # mount prefix; decoded as heron's router does when the server gives no raw path.
@@ -81,16 +82,24 @@ def _to_login(request: Request) -> Response:
     return RedirectResponse(f"{target}{joiner}next={quote(wanted, safe='/')}", 302)
 
 
-def _make_guard(check: Check, refuse_status: int, message: str) -> Guard:
+def _(message: str) -> str:
+    # Marks a message for heron's catalog; the guard translates it when it refuses.
+    return message
+
+
+def _make_guard(check: Check, refuse_status: int, message: str,
+                values: dict[str, str] | None = None) -> Guard:
     """A guard: loads the user, then ``check(user)``; refuses with a login redirect
-    (or 401) for anonymous users and ``refuse_status`` for the others."""
+    (or 401) for anonymous users and ``refuse_status`` for the others (with
+    ``message`` in the request's language, ``values`` put in)."""
 
     def decide(request: Request, user: Any, allowed: bool) -> Response | None:
         if allowed:
             return None
         if not user.is_authenticated:
             return _to_login(request)
-        raise HTTPException(refuse_status, message)
+        text = gettext(message)
+        raise HTTPException(refuse_status, text % values if values else text)
 
     async def guard(request: Request) -> Response | None:
         if _route_is_sync(request):
@@ -161,13 +170,13 @@ def login_required(target: T) -> T:
 
     ``login_required(router)`` guards every route of a router.
     """
-    return _apply(_make_guard(lambda user: True, 403, "Forbidden."), target)
+    return _apply(_make_guard(lambda user: True, 403, _("Forbidden.")), target)
 
 
 def staff_required(target: T) -> T:
     """Only logged-in staff users (``is_staff``) get through; others get 403."""
     return _apply(_make_guard(lambda user: bool(user.is_staff), 403,
-                              "This page is for staff only."), target)
+                              _("This page is for staff only.")), target)
 
 
 def permission_required(*perms: str) -> Callable[[T], T]:
@@ -189,7 +198,8 @@ def permission_required(*perms: str) -> Callable[[T], T]:
 
     check.needs_permissions = True  # type: ignore[attr-defined]
     names = ", ".join(perms)
-    guard = _make_guard(check, 403, f"This needs the permission {names}.")
+    guard = _make_guard(check, 403, _("This needs the permission %(names)s."),
+                        {"names": names})
     return lambda target: _apply(guard, target)
 
 

@@ -12,8 +12,10 @@
   used unless the ``auth_user_model`` setting names another.
 
 A concrete user model gets, made for it: the link tables ``<table>_groups`` and
-``<table>_permissions``, and a token model (table ``<table>_api_token``) for its
-API tokens.  They live with the user model's migrations.
+``<table>_permissions``, a token model (table ``<table>_api_token``) for its
+API tokens, and the models of its second factors (``<table>_totp``,
+``<table>_recovery_code``, ``<table>_passkey``: heron.auth.factor_models).  They
+live with the user model's migrations.
 """
 
 from __future__ import annotations
@@ -337,6 +339,10 @@ class AbstractBaseUser(Model):
     REQUIRED_FIELDS: ClassVar[tuple[str, ...]] = ()
     #: The API token model made for this user model.
     token_model: ClassVar[type[Any]]
+    #: The second factors' models made for it (heron.auth.factor_models).
+    totp_model: ClassVar[type[Any]]
+    recovery_code_model: ClassVar[type[Any]]
+    passkey_model: ClassVar[type[Any]]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The argon2id hash (never the password itself).
@@ -431,6 +437,32 @@ def _finish_user_model(cls: type[AbstractBaseUser]) -> None:
         "user": relationship(cls),
     }
     cls.token_model = type(f"{cls.__name__}ApiToken", (ApiTokenMixin, Model), namespace)
+    _add_factor_models(cls, table.name)
+
+
+def _add_factor_models(cls: type[AbstractBaseUser], user_table: str) -> None:
+    """The user model's second factors: ``totp_model``, ``recovery_code_model`` and
+    ``passkey_model`` (heron.auth.factor_models)."""
+    from heron.auth.factor_models import PasskeyMixin, RecoveryCodeMixin, TotpMixin
+
+    kinds: list[tuple[str, str, str, type, bool]] = [
+        ("totp_model", "totp", "Totp", TotpMixin, True),
+        ("recovery_code_model", "recovery_code", "RecoveryCode", RecoveryCodeMixin, False),
+        ("passkey_model", "passkey", "Passkey", PasskeyMixin, False),
+    ]
+    for attribute, suffix, name, mixin, one_per_user in kinds:
+        namespace: dict[str, Any] = {
+            "__tablename__": f"{user_table}_{suffix}",
+            "__module__": cls.__module__,
+            "__qualname__": f"{cls.__qualname__}{name}",
+            "__doc__": f"{mixin.__doc__.splitlines()[0] if mixin.__doc__ else name} "
+                       f"({cls.__name__})",
+            "user_id": mapped_column(Integer, ForeignKey(f"{user_table}.id", ondelete="CASCADE"),
+                                     index=not one_per_user, unique=one_per_user,
+                                     nullable=False),
+            "user": relationship(cls),
+        }
+        setattr(cls, attribute, type(f"{cls.__name__}{name}", (mixin, Model), namespace))
 
 
 def _current_settings() -> Settings:

@@ -43,9 +43,11 @@ class AuthSettings:
     auth_url_prefix: str = "/auth"
     #: Which of heron.auth's pages to serve: ``login`` (with logout),
     #: ``password_change``, ``password_reset``, ``signup`` (which ``auth_signup``
-    #: also turns on).  ``[]`` serves none; the models, guards and hashing stay.
+    #: also turns on), ``two_factor`` (the second login step and the security
+    #: page).  ``[]`` serves none; the models, guards and hashing stay.
     auth_pages: list[str] = dataclasses.field(
-        default_factory=lambda: ["login", "password_change", "password_reset", "signup"]
+        default_factory=lambda: ["login", "password_change", "password_reset", "signup",
+                                 "two_factor"]
     )
     #: The login page's messages by key (``wrong_login``, ``username_required``,
     #: ``password_required``, ``throttled``), replacing heron's (docs/auth.md).
@@ -77,3 +79,25 @@ class AuthSettings:
     jwt_access_lifetime: int = 300
     #: Seconds a refresh token works (each refresh gives a new one).
     jwt_refresh_lifetime: int = 14 * 24 * 3600
+    #: Who must use a second factor: ``"none"``, ``"staff"`` or ``"all"`` (docs/auth.md).
+    auth_two_factor_required: str = "none"
+    #: Seconds a user whom ``auth_two_factor_required`` concerns may go on without a
+    #: second factor (reminded at each login); after it, only the setup pages open.
+    auth_two_factor_grace: int = 7 * 24 * 3600
+    #: The name authenticator apps show beside the account; empty: the site's host.
+    auth_totp_issuer: str = ""
+    #: Time steps (30 s each) accepted either side of now, for clocks that drift.
+    auth_totp_drift: int = 1
+    #: How many recovery codes a user gets (each works once).
+    auth_recovery_codes: int = 10
+    #: Serve passkeys (WebAuthn): their list on the security page, a second login
+    #: step with one, and "Log in with a passkey" on the login page.
+    auth_passkeys: bool = True
+    #: The site passkeys are bound to (WebAuthn's RP ID): a domain, such as
+    #: ``example.com`` (its subdomains may use it too); empty: the request's host.
+    auth_passkey_rp_id: str = ""
+    #: The site's name that the browser shows when making a passkey; empty: the RP ID.
+    auth_passkey_rp_name: str = ""
+    #: The origins passkey answers may come from (``https://example.com``); empty:
+    #: the request's own origin.
+    auth_passkey_origins: list[str] = dataclasses.field(default_factory=list)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from heron.exceptions import HTTPException
+from heron.i18n import gettext
 
 if TYPE_CHECKING:
     from heron.cache import Cache
@@ -23,7 +24,7 @@ class Throttled(HTTPException):
     """429 Too Many Requests, with ``Retry-After``."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(429, "Too many failed attempts; try again later.",
+        super().__init__(429, gettext("Too many failed attempts; try again later."),
                          {"retry-after": str(retry_after)})
         self.retry_after = retry_after
 

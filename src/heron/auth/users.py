@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from heron import signals
 from heron.db._steps import COMMIT, FLUSH, Steps, in_thread, run_steps_async, run_steps_sync
 from heron.exceptions import ImproperlyConfigured
+from heron.i18n import gettext, ngettext
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -90,11 +91,13 @@ def normalize_username(name: str) -> str:
 def validate_username(name: str, max_length: int = 150) -> str | None:
     """What is wrong with a new username, or ``None``: letters, digits and ``@.+-_``."""
     if not name:
-        return "Enter a username."
+        return gettext("Enter a username.")
     if len(name) > max_length:
-        return f"Ensure the username has at most {max_length} characters."
+        return ngettext("Ensure the username has at most %(max)d character.",
+                        "Ensure the username has at most %(max)d characters.",
+                        max_length) % {"max": max_length}
     if not _USERNAME.fullmatch(name):
-        return "Enter a username of letters, digits and @ . + - _ only."
+        return gettext("Enter a username of letters, digits and @ . + - _ only.")
     return None
 
 

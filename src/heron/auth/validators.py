@@ -17,6 +17,8 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from heron.exceptions import ImproperlyConfigured
+from heron.i18n import gettext as _
+from heron.i18n import ngettext, pgettext
 
 if TYPE_CHECKING:
     from heron.settings import Settings
@@ -79,13 +81,16 @@ class MinimumLengthValidator(PasswordValidator):
     def validate(self, password: str, user_attributes: Mapping[str, str] | None = None) -> None:
         minimum = self.settings.password_min_length
         if len(password) < minimum:
-            raise PasswordValidationError([
-                f"This password is too short. It must contain at least {_characters(minimum)}."
-            ])
+            raise PasswordValidationError([ngettext(
+                "This password is too short. It must contain at least %(min)d character.",
+                "This password is too short. It must contain at least %(min)d characters.",
+                minimum) % {"min": minimum}])
 
     def help_text(self) -> str:
         minimum = self.settings.password_min_length
-        return f"Your password must contain at least {_characters(minimum)}."
+        return ngettext("Your password must contain at least %(min)d character.",
+                        "Your password must contain at least %(min)d characters.",
+                        minimum) % {"min": minimum}
 
 
 class UserAttributeSimilarityValidator(PasswordValidator):
@@ -112,11 +117,12 @@ class UserAttributeSimilarityValidator(PasswordValidator):
         for name in self.attributes:
             value = user_attributes.get(name)
             if value and self._too_similar(folded, value.casefold()):
-                label = name.replace("_", " ")
-                raise PasswordValidationError([f"This password is too similar to your {label}."])
+                raise PasswordValidationError([
+                    _("This password is too similar to your %(attribute)s.")
+                    % {"attribute": _attribute_label(name)}])
 
     def help_text(self) -> str:
-        return "Your password can't be too similar to your other personal information."
+        return _("Your password can't be too similar to your other personal information.")
 
     def _too_similar(self, password: str, value: str) -> bool:
         local = value.rpartition("@")[0] or value  # an email address: not its domain
@@ -142,10 +148,10 @@ class CommonPasswordValidator(PasswordValidator):
 
     def validate(self, password: str, user_attributes: Mapping[str, str] | None = None) -> None:
         if password.strip().casefold() in common_passwords():
-            raise PasswordValidationError(["This password is too common."])
+            raise PasswordValidationError([_("This password is too common.")])
 
     def help_text(self) -> str:
-        return "Your password can't be a commonly used password."
+        return _("Your password can't be a commonly used password.")
 
 
 class NumericPasswordValidator(PasswordValidator):
@@ -153,10 +159,10 @@ class NumericPasswordValidator(PasswordValidator):
 
     def validate(self, password: str, user_attributes: Mapping[str, str] | None = None) -> None:
         if password.isdigit():
-            raise PasswordValidationError(["This password is entirely numeric."])
+            raise PasswordValidationError([_("This password is entirely numeric.")])
 
     def help_text(self) -> str:
-        return "Your password can't be entirely numeric."
+        return _("Your password can't be entirely numeric.")
 
 
 _BUILTIN: dict[str, type[PasswordValidator]] = {
@@ -245,5 +251,10 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def _characters(count: int) -> str:
-    return f"{count} character" if count == 1 else f"{count} characters"
+def _attribute_label(name: str) -> str:
+    """A user attribute as the similarity message names it ("first name")."""
+    labels = {"username": pgettext("user attribute", "username"),
+              "email": pgettext("user attribute", "email"),
+              "first_name": pgettext("user attribute", "first name"),
+              "last_name": pgettext("user attribute", "last name")}
+    return labels.get(name) or name.replace("_", " ")

@@ -1,6 +1,7 @@
 """The pages of heron.auth, under ``auth_url_prefix`` (``/auth``; URL names in the
 ``auth:`` namespace).  ``auth_pages`` chooses which groups are served: ``login``
-(login and logout), ``password_change``, ``password_reset`` and ``signup``.
+(login and logout), ``password_change``, ``password_reset``, ``signup`` and
+``two_factor``.
 
 ========================  ===============================  =================================
 URL                       name                             template
@@ -13,7 +14,12 @@ URL                       name                             template
 ``.../reset/done``        ``auth:password_reset_done``     ``auth/password_reset_done.html``
 ``.../reset/{token}``     ``auth:password_reset_confirm``  ``auth/password_reset_confirm.html``
 ``/auth/signup``          ``auth:signup``                  ``auth/signup.html``
+``/auth/two-factor``      ``auth:two_factor``              ``auth/two_factor.html``
+``/auth/security``        ``auth:security``                ``auth/security.html``
 ========================  ===============================  =================================
+
+The ``two_factor`` group also serves ``auth:totp_setup``, ``auth:totp_disable`` and
+``auth:recovery_codes`` (heron.auth._two_factor_views).
 
 A bad reset link shows ``auth/password_reset_invalid.html``.  Every page extends
 ``auth/base.html`` (blocks ``title``, ``content``, ``stylesheets``, ``header``) and
@@ -46,6 +52,7 @@ from heron.auth._accounts import (
     email_error,
     login_error,
     login_label,
+    login_word,
     password_errors,
     signup_fields,
     taken_message,
@@ -66,6 +73,7 @@ from heron.auth.users import (
 from heron.concurrency import run_in_threadpool
 from heron.exceptions import HTTPException
 from heron.flash import flash
+from heron.i18n import gettext, ngettext
 from heron.requests import HTTPConnection, Request
 from heron.responses import RedirectResponse, Response
 from heron.routing import Router
@@ -82,20 +90,29 @@ logger = logging.getLogger("heron.auth")
 
 _login_pages, _password_change_pages = Router(), Router()
 _password_reset_pages, _signup_pages = Router(), Router()
+_two_factor_pages = Router()  # its routes: heron.auth._two_factor_views
 #: The groups of pages ``auth_pages`` can name.
 PAGES: dict[str, Router] = {
     "login": _login_pages,
     "password_change": _password_change_pages,
     "password_reset": _password_reset_pages,
     "signup": _signup_pages,
+    "two_factor": _two_factor_pages,
 }
+def _(message: str) -> str:
+    # Marks a message for heron's catalog (heron i18n extract); _message translates it.
+    return message
+
+
 #: The login page's messages, by their key in ``auth_messages``; ``throttled``
 #: is the too-many-attempts message of every page.
+#: They are shown in the request's language (heron's catalog translates them);
+#: a message set in ``auth_messages`` is shown as it is given.
 LOGIN_MESSAGES: dict[str, str] = {
-    "wrong_login": "Please enter a correct {login_label} and password.",
-    "username_required": "Enter your {login_label}.",
-    "password_required": "Enter your password.",
-    "throttled": "Too many attempts. Please try again in {wait}.",
+    "wrong_login": _("Please enter a correct {login_label} and password."),
+    "username_required": _("Enter your {login_label}."),
+    "password_required": _("Enter your password."),
+    "throttled": _("Too many attempts. Please try again in {wait}."),
 }
 
 
@@ -153,7 +170,7 @@ def _next(conn: HTTPConnection, form: FormData | None = None) -> str | None:
 
 
 def _message(request: Request, key: str, **values: str) -> str:
-    text = request.app.settings.auth_messages.get(key) or LOGIN_MESSAGES[key]
+    text = request.app.settings.auth_messages.get(key) or gettext(LOGIN_MESSAGES[key])
     return text.format(**values)  # checked at startup (heron.auth.E021)
 
 
@@ -173,17 +190,17 @@ def _new_password_errors(request: Request, form: FormData,
     """Errors of the "new password, twice" fields ``password1`` and ``password2``."""
     first, second = _text(form, "password1"), _text(form, "password2")
     if not first:
-        return {"password1": ["Enter a new password."]}
+        return {"password1": [gettext("Enter a new password.")]}
     if first != second:
-        return {"password2": ["The two passwords do not match."]}
+        return {"password2": [gettext("The two passwords do not match.")]}
     problems = password_errors(first, request.app.settings, attributes)
     return {"password1": problems} if problems else {}
 
 
 def _throttled(request: Request, exc: Throttled) -> tuple[str, dict[str, str]]:
     minutes = max(1, (exc.retry_after + 59) // 60)
-    unit = "minute" if minutes == 1 else "minutes"
-    return (_message(request, "throttled", wait=f"{minutes} {unit}"),
+    wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    return (_message(request, "throttled", wait=wait),
             {"retry-after": str(exc.retry_after)})
 
 
@@ -215,7 +232,7 @@ async def login_view(request: Request) -> Response:
     next_url = _next(request, form)
     values.update(username=username, next=next_url or "")
     errors: Errors = {}
-    label = values["login_label"].lower()
+    label = login_word(model)
     if not username.strip():
         errors["username"] = [_message(request, "username_required", login_label=label)]
     if not password:
@@ -230,8 +247,9 @@ async def login_view(request: Request) -> Response:
     if user is None:
         message = _message(request, "wrong_login", login_label=label)
         return await _page(request, "auth/login.html", 400, error=message, **values)
-    await alogin(request, user)
-    return _see_other(next_url or resolve_url(request, request.app.settings.login_redirect_url))
+    from heron.auth._two_factor_views import alogin_or_second_step
+
+    return await alogin_or_second_step(request, user, next_url)
 
 
 @_login_pages.post("/logout", name="logout", include_in_schema=False)
@@ -267,7 +285,7 @@ async def password_change(request: Request) -> Response:
     old = _text(form, "old_password")
     errors = _new_password_errors(request, form, user_attributes(user))
     if not old:
-        errors["old_password"] = ["Enter your current password."]
+        errors["old_password"] = [gettext("Enter your current password.")]
     else:
         try:
             same = await aauthenticate(request, user.get_username(), old)
@@ -276,7 +294,8 @@ async def password_change(request: Request) -> Response:
             return await _page(request, "auth/password_change.html", 429, headers,
                                error=message, **values)
         if same is None or same.id != user.id:
-            errors["old_password"] = ["Your current password was entered incorrectly."]
+            errors["old_password"] = [
+                gettext("Your current password was entered incorrectly.")]
     if errors:
         return await _page(request, "auth/password_change.html", 422, errors=errors, **values)
     await run_in_threadpool(user.set_password, _text(form, "password1"), request.app.settings)
@@ -447,7 +466,7 @@ async def password_reset_confirm(request: Request, token: str) -> Response:
         return await _page(request, "auth/password_reset_invalid.html", 400, headers)
     await session.commit()
     set_committed_value(user, "password", new_hash)
-    flash(request, "Your password has been set. You may log in now.", "success")
+    flash(request, gettext("Your password has been set. You may log in now."), "success")
     return _see_other(resolve_url(request, request.app.settings.login_url))
 
 
@@ -511,6 +530,20 @@ async def signup(request: Request) -> Response:
             errors["username"] = [taken_message(model)]
         else:
             await alogin(request, user)  # commits the new user too
+            from heron.auth._two_factor_views import mark_verified
+
+            mark_verified(request)  # the password was just typed: no need to ask again
             return _see_other(next_url or resolve_url(request,
                                                        request.app.settings.login_redirect_url))
     return await _page(request, "auth/signup.html", 422, errors=errors, **values)
+
+
+# The two-factor pages join _two_factor_pages (they use this module's helpers).
+from heron.auth import _two_factor_views  # noqa: E402, F401
+
+# Passkeys (heron.auth._passkey_views): the passwordless login goes with the login
+# pages, the second step and the security page's part with the two-factor pages.
+from heron.auth._passkey_views import factor_router, login_router  # noqa: E402
+
+_login_pages.include(login_router)
+_two_factor_pages.include(factor_router)

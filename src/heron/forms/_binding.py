@@ -178,7 +178,12 @@ def display_value_one(spec: FieldSpec, value: Any, keyed: bool = False) -> str:
     if isinstance(value, enum.Enum) or keyed:
         return choice_key(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S" if value.second else "%Y-%m-%dT%H:%M")
+        shown: dt.datetime = value
+        if shown.tzinfo is not None:  # shown as wall time in the request's zone
+            from heron.i18n import localtime
+
+            shown = localtime(shown).replace(tzinfo=None)
+        return shown.strftime("%Y-%m-%dT%H:%M:%S" if shown.second else "%Y-%m-%dT%H:%M")
     if isinstance(value, dt.time):
         return value.strftime("%H:%M:%S" if value.second else "%H:%M")
     if isinstance(value, dt.date):

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from heron.datastructures import UploadFile
 from heron.exceptions import ImproperlyConfigured
 from heron.forms.options import MISSING, FormField
+from heron.i18n import gettext
 
 __all__ = ["ChoiceSet", "FieldSpec", "analyse", "choice_key"]
 
@@ -86,7 +87,10 @@ class FieldSpec:
 
     @property
     def label(self) -> str:
-        return self.options.label if self.options.label is not None else _label(self.name)
+        # A gettext_lazy label is translated here, in the language of the page; a label
+        # made from the name ("First name") too, when a catalog translates it.
+        label = self.options.label
+        return str(label) if label is not None else gettext(_label(self.name))
 
     @property
     def strip(self) -> bool:

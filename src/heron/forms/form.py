@@ -281,6 +281,8 @@ class Form:
         if choices is not None:
             value = to_choice(spec, choices, value)
         value = self._validate(spec, value)
+        if spec.kind == "datetime":
+            value = _in_utc(value)
         if value is False and spec.kind == "bool" and spec.required and choices is None:
             # A required checkbox must be ticked; "No" chosen among choices is an answer.
             raise FieldError("missing")
@@ -407,4 +409,20 @@ def _standalone_environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         auto_reload=False,
+        extensions=["heron.i18n._jinja.I18nExtension"],  # {% trans %} in heron's widgets
     )
+
+
+def _in_utc(value: Any) -> Any:
+    """A naive datetime typed into a form, read in the request's time zone (heron.i18n)
+    and returned in UTC, the way heron.db stores it.  Outside a request that chose a
+    zone (or ``override_timezone``) the value stays as typed."""
+    from heron.i18n import make_aware
+    from heron.i18n._state import chosen_timezone
+
+    zone = chosen_timezone()
+    if zone is None:
+        return value
+    if isinstance(value, list):
+        return [make_aware(item, zone) for item in value]
+    return make_aware(value, zone) if value is not None else value

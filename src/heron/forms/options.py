@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from heron.forms.widgets import Widget
+    from heron.i18n import LazyString
 
 __all__ = ["MISSING", "Choices", "FormField", "ValidationError", "field"]
 
@@ -78,15 +79,15 @@ class FormField:
 
     default: Any = MISSING
     default_factory: Callable[[], Any] | None = None
-    label: str | None = None
-    help_text: str | None = None
+    label: str | LazyString | None = None
+    help_text: str | LazyString | None = None
     widget: str | Widget | None = None
-    placeholder: str | None = None
+    placeholder: str | LazyString | None = None
     initial: Any = MISSING
     choices: Choices | None = None
     attrs: Mapping[str, Any] | None = None
     strip: bool | None = None
-    error_messages: Mapping[str, str] | None = None
+    error_messages: Mapping[str, str | LazyString] | None = None
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
@@ -122,15 +123,15 @@ def field(
     default: Any = MISSING,
     *,
     default_factory: Callable[[], Any] | None = None,
-    label: str | None = None,
-    help_text: str | None = None,
+    label: str | LazyString | None = None,
+    help_text: str | LazyString | None = None,
     widget: str | Widget | None = None,
-    placeholder: str | None = None,
+    placeholder: str | LazyString | None = None,
     initial: Any = MISSING,
     choices: Choices | None = None,
     attrs: Mapping[str, Any] | None = None,
     strip: bool | None = None,
-    error_messages: Mapping[str, str] | None = None,
+    error_messages: Mapping[str, str | LazyString] | None = None,
     min_length: int | None = None,
     max_length: int | None = None,
     pattern: str | None = None,

@@ -42,6 +42,7 @@ from heron.params._plan import takes_only_path_params as takes_only_path_params
 from heron.params._resolve import Resolver as Resolver
 from heron.params._resolve import build_call
 from heron.params._resolve import build_hook as build_hook
+from heron.params._resolve import compile_plan as compile_plan
 from heron.params._responses import build_responder as build_responder
 from heron.params._responses import error_responder as error_responder
 from heron.params._responses import response_model as response_model

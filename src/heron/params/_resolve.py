@@ -16,7 +16,7 @@ from heron.params._annotations import _bare
 from heron.params._converters import _ConversionError
 from heron.params._plan import Parameter, Plan, analyse, override_plan
 
-__all__ = ["build_call", "build_hook"]
+__all__ = ["build_call", "build_hook", "compile_plan"]
 
 Resolver = Callable[[Any], Any]
 _JSON_TYPES = ("application/json",)
@@ -245,10 +245,14 @@ def build_call(
     dependencies' teardowns see what it raises.  ``dependencies`` (``Depends(...)``
     of the app, routers and route) run first, for their effect.
     """
-    plan = analyse(func, path_params, where, dependencies)
-    call = _compile(plan, respond)
-    call.plan = plan  # type: ignore[attr-defined]
-    return call
+    return compile_plan(analyse(func, path_params, where, dependencies), respond)
+
+
+def compile_plan(plan: Plan, respond: Callable[[Any], Any] | None = None,
+                 ) -> Callable[[Any], Awaitable[Any]]:
+    """:func:`build_call`'s second step, for a plan already analysed: the call may be
+    the view itself (a bound method too) when it needs no adapting."""
+    return _compile(plan, respond)
 
 
 def _compile(plan: Plan, respond: Callable[[Any], Any] | None) -> Callable[[Any], Awaitable[Any]]:

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from heron import signals
 from heron.exceptions import ImproperlyConfigured
+from heron.plugins import STATIC_ROOT_KEY
 from heron.responses import HTMLResponse
 
 if TYPE_CHECKING:
@@ -248,7 +249,8 @@ def _static_helper(app: App) -> Callable[..., str]:
         """The URL of a static file (under the mount prefix, if any): its hashed name
         when the app serves collected files (docs/static-files.md)."""
         request = context.get("request")
-        root = request.scope.get("root_path", "") if request is not None else ""
+        root = "" if request is None else \
+            request.scope.get(STATIC_ROOT_KEY, request.scope.get("root_path", ""))
         name = path.lstrip("/")
         manifest = app_manifest(app)
         if manifest is not None:

@@ -10,7 +10,11 @@
     function update() {
       var n = boxes.filter(function (b) { return b.checked; }).length;
       boxes.forEach(function (b) { b.closest("tr").classList.toggle("selected", b.checked); });
-      counters.forEach(function (c) { c.textContent = n + " of " + c.dataset.total + " selected"; });
+      counters.forEach(function (c) {
+        // The page gives the sentence in its language, with {sel} and {cnt} to fill.
+        var text = c.dataset.text || "{sel} of {cnt} selected";
+        c.textContent = text.replace("{sel}", n).replace("{cnt}", c.dataset.total);
+      });
       if (toggle) { toggle.checked = n > 0 && n === boxes.length; toggle.indeterminate = n > 0 && n < boxes.length; }
     }
     boxes.forEach(function (b) { b.addEventListener("change", update); });
@@ -111,8 +115,9 @@
       var search = document.createElement("input");
       search.type = "search";
       search.className = "autocomplete-search";
-      search.placeholder = "Type to search";
-      search.setAttribute("aria-label", "Search " + (select.labels[0] ? select.labels[0].textContent : "rows"));
+      search.placeholder = select.dataset.placeholder || "Type to search";
+      search.setAttribute("aria-label", (select.dataset.searchLabel || "Search {name}").replace(
+        "{name}", select.labels[0] ? select.labels[0].textContent : "rows"));
       select.parentNode.insertBefore(search, select);
       var timer = null;
       search.addEventListener("input", function () {
