@@ -15,6 +15,7 @@ statements each page ran (counted on the engine).
 
     python benchmarks/admin.py
     python benchmarks/admin.py --rows 100000 --requests 50 --databases sqlite,postgresql
+    python benchmarks/admin.py --databases sqlite --compare-one-pass
 
 PostgreSQL needs its server binaries (Debian: postgresql) and ``heron[postgres]``.
 """
@@ -169,7 +170,40 @@ def measure(app: App, requests: int) -> dict[str, tuple[float, float, int]]:
     return results
 
 
-def run(database: str, rows: int, authors: int, requests: int, folder: Path) -> None:
+def compare_one_pass(app: App, rounds: int = 6, requests: int = 10) -> None:
+    """A/B in one process: the change list with SQLite's one-pass page-and-count where the
+    plan sorts every match, against always a count and a page, alternating each round."""
+    from heron.admin.changelist import ChangeList
+    from heron.testing.client import TestClient, extract_csrf_token
+
+    one_pass = ChangeList._page_and_count_in_one_pass
+    timings: dict[str, dict[str, list[float]]] = {"one pass": {}, "two queries": {}}
+    with TestClient(app) as client:
+        token = extract_csrf_token(client.get("/auth/login").text)
+        client.post("/auth/login", data={"username": "admin", "password": PASSWORD,
+                                         "csrf_token": token})
+        try:
+            for _ in range(rounds):
+                for way in timings:
+                    ChangeList._page_and_count_in_one_pass = (  # type: ignore[method-assign]
+                        one_pass if way == "one pass" else lambda *args: False)
+                    for label, query in PAGES.items():
+                        client.get("/admin/app/bench_book/" + query)
+                        for _ in range(requests):
+                            started = time.perf_counter()
+                            client.get("/admin/app/bench_book/" + query)
+                            timings[way].setdefault(label, []).append(
+                                (time.perf_counter() - started) * 1000)
+        finally:
+            ChangeList._page_and_count_in_one_pass = one_pass  # type: ignore[method-assign]
+    print(f"{'page (p50 ms)':<34} {'one pass':>9} {'two queries':>12}")
+    for label in PAGES:
+        print(f"{label:<34} {statistics.median(timings['one pass'][label]):>9.1f} "
+              f"{statistics.median(timings['two queries'][label]):>12.1f}")
+
+
+def run(database: str, rows: int, authors: int, requests: int, folder: Path,
+        compare: bool = False) -> None:
     server = None
     if database == "sqlite":
         url = f"sqlite:///{folder / 'admin-bench.sqlite3'}"
@@ -185,6 +219,9 @@ def run(database: str, rows: int, authors: int, requests: int, folder: Path) -> 
         seed(app, rows, authors)
         print(f"\n{database}: {rows:,} books seeded in {time.perf_counter() - started:.1f} s")
         print(f"{'page':<34} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+        if compare:
+            compare_one_pass(app)
+            return
         for label, (p50, p95, queries) in measure(app, requests).items():
             print(f"{label:<34} {p50:>8.1f} {p95:>8.1f} {queries:>8}")
     finally:
@@ -198,10 +235,13 @@ def main() -> None:
     parser.add_argument("--authors", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--compare-one-pass", action="store_true",
+                        help="A/B the SQLite one-pass page and count against two queries")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         for database in args.databases.split(","):
-            run(database, args.rows, args.authors, args.requests, Path(folder))
+            run(database, args.rows, args.authors, args.requests, Path(folder),
+                args.compare_one_pass)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,12 @@ answers, sends the CSRF token, and that the pages look finished (screenshots in
 from __future__ import annotations
 
 import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from browser_sites import serve_migrated
 
 if TYPE_CHECKING:
     from app_server import AppServer  # tests/app_server.py
@@ -43,27 +41,7 @@ REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (eve
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory,
          serve_app: Callable[..., AppServer]) -> AppServer:
-    database = tmp_path_factory.mktemp("passkey-db") / "passkeys.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERON_")}
-    env.update({
-        "HERON_SECRET_KEY": secrets.token_urlsafe(32),
-        "HERON_DEBUG": "0",
-        "HERON_ALLOWED_HOSTS": "localhost,127.0.0.1",
-        "HERON_DATABASE_URL": f"sqlite:///{database}",
-        "HERON_AUTH_SIGNUP": "true",
-        "HERON_PASSWORD_TIME_COST": "1",
-        "HERON_PASSWORD_MEMORY_COST": str(8 * 1024),
-        "HERON_PASSWORD_PARALLELISM": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-    })
-    heron = Path(sys.executable).with_name("heron")
-    migrate = subprocess.run([str(heron), "db", "--app", APP, "migrate"], cwd=database.parent,
-                             env=env, capture_output=True, text=True, timeout=60, check=False)
-    if migrate.returncode != 0:
-        pytest.fail(f"`heron db migrate` failed:\n{migrate.stdout}{migrate.stderr}",
-                    pytrace=False)
-    return serve_app(APP, env)
+    return serve_migrated(tmp_path_factory, serve_app, APP, allowed_hosts="localhost,127.0.0.1")
 
 
 def add_authenticator(page: Page) -> tuple[CDPSession, str]:

@@ -10,20 +10,17 @@ build/test-artifacts/two_factor/.
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from browser_sites import click_and_wait, serve_migrated
 
 if TYPE_CHECKING:
     from app_server import AppServer  # tests/app_server.py
-    from playwright.sync_api import ConsoleMessage, Page, Response
+    from playwright.sync_api import ConsoleMessage, Page
 
 HERE = Path(__file__).resolve().parent
 APP = "auth_site.app:app"
@@ -34,37 +31,8 @@ SHOTS = HERE.parent.parent / "build" / "test-artifacts" / "two_factor"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory,
          serve_app: Callable[..., AppServer]) -> AppServer:
-    database = tmp_path_factory.mktemp("two-factor-db") / "auth.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERON_")}
-    env.update({
-        "HERON_SECRET_KEY": secrets.token_urlsafe(32),
-        "HERON_DEBUG": "0",
-        "HERON_ALLOWED_HOSTS": "127.0.0.1",
-        "HERON_DATABASE_URL": f"sqlite:///{database}",
-        "HERON_AUTH_SIGNUP": "true",
-        "HERON_AUTH_TOTP_ISSUER": "Heron demo",
-        "HERON_PASSWORD_TIME_COST": "1",
-        "HERON_PASSWORD_MEMORY_COST": str(8 * 1024),
-        "HERON_PASSWORD_PARALLELISM": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-    })
-    heron = Path(sys.executable).with_name("heron")
-    migrate = subprocess.run([str(heron), "db", "--app", APP, "migrate"], cwd=database.parent,
-                             env=env, capture_output=True, text=True, timeout=60, check=False)
-    if migrate.returncode != 0:
-        pytest.fail(f"`heron db migrate` failed:\n{migrate.stdout}{migrate.stderr}",
-                    pytrace=False)
-    return serve_app(APP, env)
+    return serve_migrated(tmp_path_factory, serve_app, APP, auth_totp_issuer="Heron demo")
 
-
-def click_and_wait(page: Page, name: str) -> Response:
-    with page.expect_navigation() as navigation:
-        page.get_by_role("button", name=name, exact=True).or_(
-            page.get_by_role("link", name=name, exact=True)).click()
-    response = navigation.value
-    assert response is not None
-    return response
 
 
 def shoot(page: Page, name: str) -> None:

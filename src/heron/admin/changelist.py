@@ -278,19 +278,14 @@ class ChangeList:
         statement = self.filtered()
         for each in self.filters:
             each.load(session)
-        self.estimated, self.result_count = self._count(session, _count_of(statement))
+        if not self._page_and_count_in_one_pass(session, statement):
+            self.estimated, self.result_count = self._count(session, _count_of(statement))
+            # A page past the end (a link from before a filter or a delete) shows the last.
+            self.page_number = min(self.page_number, self.pages)
+            self.rows = list(session.scalars(self._page(statement)).unique())
         if self._narrowed() and self.admin.show_full_result_count:
             everything = _count_of(self.admin.get_queryset(self.request))
             self.full_count = session.scalar(everything) or 0
-        per_page = self.per_page
-        # A page past the end (a link from before a filter or a delete) shows the last.
-        self.page_number = min(self.page_number, self.pages)
-        page = self.ordered(statement).options(*self._loaders())
-        if self.show_all:
-            page = page.limit(self.admin.list_max_show_all)
-        else:
-            page = page.limit(per_page).offset((self.page_number - 1) * per_page)
-        self.rows = list(session.scalars(page).unique())
         from heron.admin.history import object_id
 
         # Cells are computed here, in the database's context: a column may read a
@@ -300,6 +295,43 @@ class ChangeList:
         if self.admin.date_hierarchy:
             self._load_dates(session, statement)
         return self
+
+    def _page(self, statement: Select[Any]) -> Select[Any]:
+        page = self.ordered(statement).options(*self._loaders())
+        if self.show_all:
+            return page.limit(self.admin.list_max_show_all)
+        return page.limit(self.per_page).offset((self.page_number - 1) * self.per_page)
+
+    def _page_and_count_in_one_pass(self, session: Session, statement: Select[Any]) -> bool:
+        """On SQLite, read the page and count the matching rows in one query when the
+        plan sorts every matching row anyway (a search or filter the sort's index cannot
+        serve): the count then costs no second scan.  Where the plan walks an index in
+        the sort's order and stops after one page, the two queries are cheaper, so
+        SQLite's own plan decides.  False (nothing read) when not done, or when the page
+        is empty (past the end: the caller counts, then shows the last page)."""
+        from sqlalchemy import func
+
+        if self.show_all or not self._narrowed() or session.bind is None \
+                or session.bind.dialect.name != "sqlite":
+            return False
+        # The plan depends on the query's shape (sort, filters used, number of words),
+        # not on the values: asked once per shape and model admin.
+        plans: dict[Any, bool] = self.admin.__dict__.setdefault("_heron_plans", {})
+        shape = (tuple(self.ordering), len(self.search.split()),
+                 tuple(sorted(k for k in self.params if k not in (PAGE, ALL, SEARCH))))
+        if shape not in plans:
+            if len(plans) >= 256:
+                plans.clear()
+            plans[shape] = _sorts_every_row(session, self.ordered(statement))
+        if not plans[shape]:
+            return False
+        counted = self._page(statement).add_columns(func.count().over())
+        found = session.execute(counted).unique().all()
+        if not found:
+            return False
+        self.estimated, self.result_count = False, found[0][1]
+        self.rows = [row[0] for row in found]
+        return True
 
     def _count(self, session: Session, counted: Select[Any]) -> tuple[bool, int]:
         limit = self.request.app.settings.admin_estimate_count_above
@@ -430,6 +462,30 @@ def _count_of(statement: Select[Any]) -> Select[Any]:
         return statement.with_only_columns(func.count(), maintain_column_froms=True) \
             .order_by(None)
     return select(func.count()).select_from(statement.order_by(None).subquery())
+
+
+def _sorts_every_row(session: Session, statement: Select[Any]) -> bool:
+    """Whether SQLite's plan for ``statement`` sorts its rows in a temporary B-tree
+    (``EXPLAIN QUERY PLAN``): it then reads every matching row before the first.
+
+    The statement runs with ``EXPLAIN QUERY PLAN`` put before its SQL at the cursor, so
+    that SQLAlchemy binds its parameters as for the real query."""
+    from sqlalchemy import event
+
+    connection = session.connection()
+
+    def explain(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any,
+                executemany: bool) -> tuple[str, Any]:
+        return "EXPLAIN QUERY PLAN " + sql, parameters
+
+    event.listen(connection, "before_cursor_execute", explain, retval=True)
+    try:
+        result = connection.execute(statement.limit(1))
+        plan = result.cursor.fetchall() if result.cursor is not None else []
+        result.close()
+    finally:
+        event.remove(connection, "before_cursor_execute", explain)
+    return any("TEMP B-TREE FOR ORDER BY" in str(step[-1]) for step in plan)
 
 
 def _order_param(ordering: list[tuple[int, bool]]) -> str:
