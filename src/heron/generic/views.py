@@ -19,6 +19,7 @@ from heron.concurrency import is_async_callable, run_in_threadpool
 from heron.db import db
 from heron.db.models import table_name_for
 from heron.exceptions import HTTPException, ImproperlyConfigured
+from heron.i18n import gettext
 from heron.requests import Request
 from heron.responses import RedirectResponse, Response
 from heron.templating import render
@@ -221,7 +222,8 @@ class ObjectView(GenericView):
             found = (await db.async_session.scalars(query)).unique().first()
         if found is None:
             label = getattr(self._model(), "__verbose_name__", self._model().__name__)
-            raise HTTPException(404, f"There is no {label} {str(value)[:40]!r}.")
+            raise HTTPException(404, gettext("There is no %(name)s %(value)s.") % {
+                "name": label, "value": repr(str(value)[:40])})
         await self.check_object_permission(found)
         return found
 
@@ -233,7 +235,8 @@ class ObjectView(GenericView):
             return
         user = await self.request.auser()
         if not await user.ahas_perms(perms, obj):
-            raise HTTPException(403, f"This needs the permission {', '.join(perms)}.")
+            raise HTTPException(403, gettext("This needs the permission %(names)s.")
+                                % {"names": ", ".join(perms)})
 
     def object_context(self, obj: Any) -> dict[str, Any]:
         """``object`` and ``<model>`` for the template."""
