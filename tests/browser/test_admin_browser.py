@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from browser_sites import DESKTOP, PHONE, REPORT_VIOLATIONS, serve_seeded
 
 if TYPE_CHECKING:
     from app_server import AppServer  # tests/app_server.py
@@ -38,42 +36,18 @@ APP = "admin_site.app:app"
 PASSWORD = "a sturdy passphrase 42"
 BOOKS = "/admin/catalogue/adm_br_book/"
 AUTHORS = "/admin/catalogue/adm_br_author/"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 800}
 SHOTS = Path(os.environ.get("HERON_TEST_ARTIFACTS") or ROOT / "build" / "test-artifacts") \
     / "admin"
 #: Reports each Content-Security-Policy violation to the test (an init script runs
 #: outside the page's policy, so it breaks no rule itself).
-REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
-});"""
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory,
          serve_app: Callable[..., AppServer]) -> AppServer:
     """The site, debug off, on a fresh database seeded by ``admin_site.seed``."""
-    folder = tmp_path_factory.mktemp("admin-db")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERON_")}
-    env.update({
-        "HERON_SECRET_KEY": secrets.token_urlsafe(32),
-        "HERON_DEBUG": "0",
-        "HERON_ALLOWED_HOSTS": "127.0.0.1",
-        "HERON_DATABASE_URL": f"sqlite:///{folder / 'admin.sqlite3'}",
-        "HERON_TEST_PASSWORD": PASSWORD,
-        "HERON_PASSWORD_TIME_COST": "1",
-        "HERON_PASSWORD_MEMORY_COST": str(8 * 1024),
-        "HERON_PASSWORD_PARALLELISM": "1",
-        # heron runs in an empty folder: the site's package goes on the path.
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-    })
-    seed = subprocess.run([sys.executable, "-m", "admin_site.seed"], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    if seed.returncode != 0:
-        pytest.fail(f"`python -m admin_site.seed` failed:\n{seed.stdout}{seed.stderr}",
-                    pytrace=False)
-    return serve_app(APP, env)
+    return serve_seeded(tmp_path_factory, serve_app, APP, "admin_site.seed",
+                        test_password=PASSWORD)
 
 
 @pytest.fixture

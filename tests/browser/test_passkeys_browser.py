@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from browser_sites import serve_migrated
+from browser_sites import DESKTOP, PHONE, REPORT_VIOLATIONS, serve_migrated
 
 if TYPE_CHECKING:
     from app_server import AppServer  # tests/app_server.py
@@ -29,13 +29,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 APP = "auth_site.app:app"
 PASSWORD = "a sturdy passphrase 42"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 800}
 SHOTS = Path(os.environ.get("HERON_TEST_ARTIFACTS") or ROOT / "build" / "test-artifacts") \
     / "passkeys"
-REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
-});"""
 
 
 @pytest.fixture(scope="module")
