@@ -85,6 +85,10 @@ def test_after_the_grace_period_every_page_but_the_setup_sends_to_the_setup(
         assert later.get("/", headers=HTML).status_code == 302
         assert later.get("/private", headers={"accept": "application/json"}).status_code == 403
         assert later.get("/auth/security").status_code == 200  # the setup pages stay open
+        # A header in a scheme request.user ignores (Basic) leaves the session user in
+        # charge, and the requirement with it (refused as an API client would be).
+        basic = later.get("/private", headers={**HTML, "authorization": "Basic eDp5"})
+        assert basic.status_code == 403
         enrol(later)
         assert later.get("/private", headers=HTML).status_code == 200
         out = later.post("/auth/logout", data={"csrf_token": token_of(later, "/auth/security")})

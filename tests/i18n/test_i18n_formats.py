@@ -241,3 +241,18 @@ def test_the_template_filters(tmp_path: Path) -> None:
         german = client.get("/", headers={"accept-language": "de"}).text
         assert german == ("1.234|3.|50\xa0%|9,50\xa0€|02.01.26|09:05|vor 5 Minuten|"
                           "02.01.2026||12,50")
+
+
+def test_text_direction_follows_the_active_language_each_call() -> None:
+    # The active language is read on every call (a cache keyed on "no argument" once
+    # kept the first answer), and the direction comes from Babel's locale data.
+    from heron.i18n import override, text_direction
+
+    with override("ar"):
+        assert text_direction() == "rtl"
+    with override("en"):
+        assert text_direction() == "ltr"
+    with override("he"):
+        assert text_direction() == "rtl"
+    assert text_direction("fa-IR") == "rtl"
+    assert text_direction("de") == "ltr"

@@ -23,7 +23,6 @@ security page (``auth:security``), which they redirect back to (303).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from heron.auth.guards import login_required, resolve_url, safe_next
@@ -112,18 +111,16 @@ async def login_with_passkey(request: Request) -> Response:
     answers ``{"redirect": url}``.  The passkey must have verified the user (a
     PIN, a fingerprint): it then stands for both factors.
     """
-    from heron.auth._login import alogin
-    from heron.auth.two_factor import METHOD_KEY, VERIFIED_KEY
+    from heron.auth.two_factor import afinish_second_step
 
     try:
         data = await _body(request)
         login = await aauthenticate_passkey(request, data.get("credential"))
     except (PasskeyError, Throttled) as exc:
         return _refused(exc)
-    await alogin(request, login.user)
-    # Noted as a two-factor login (two_factor.second_factor_used() says "passkey").
-    request.session[METHOD_KEY] = "passkey"
-    request.session[VERIFIED_KEY] = int(time.time())
+    # Both factors at once: logged in as after a second step (a new session key, the
+    # requirement met, two_factor.second_factor_used() says "passkey").
+    await afinish_second_step(request, login.user, "passkey")
     return _json({"redirect": _after_login(request, data)})
 
 
@@ -256,27 +253,18 @@ async def remove(request: Request, id: int) -> Response:
     recovery codes (nothing is left for them to back up); a user whom
     ``auth_two_factor_required`` concerns is then asked to set one up again.
     """
-    from sqlalchemy import delete
-
     from heron.auth._two_factor_views import _confirm_password
-    from heron.auth.two_factor import VERIFIED_KEY, afactors, changed
-    from heron.db import db
+    from heron.auth.two_factor import afactor_removed, afactors
     from heron.flash import flash
 
     user = await request.auser()
     form = await request.form()
-    if not isinstance(form.get("password"), str) or not form.get("password"):
-        request.session.pop(VERIFIED_KEY, None)  # removing a factor always asks
-    response = await _confirm_password(request, user, form, await afactors(user))
+    response = await _confirm_password(request, user, form, await afactors(user),
+                                       always=True)
     if response is not None:
         return response
     name = await aremove_passkey(request, user, id)
-    left = await afactors(user)
-    if not left.any and left.recovery_codes:
-        model = type(user).recovery_code_model
-        await db.async_session.execute(delete(model).where(model.user_id == user.id))
-        await db.async_session.commit()
-        changed(request, user, "recovery_codes", "removed", "no factor left to back up")
+    await afactor_removed(request, user)
     flash(request, _("The passkey “%(name)s” was removed. You may delete it from the "
                      "device too.") % {"name": name}, "success")
     return RedirectResponse(resolve_url(request, "auth:security"), 303)

@@ -15,8 +15,6 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sqlalchemy import select
-
 from heron.auth._login import TOKEN_KEY, USER_KEY
 from heron.auth.two_factor import SATISFIED_KEY, afactors, requires_two_factor
 
@@ -49,20 +47,21 @@ def wrap(app: App, route: Route, handler: Handler) -> Handler:
 
 async def _must_set_up(request: Request) -> bool:
     app = request.app
-    if app.settings.session_cookie_name not in request.cookies \
-            or "authorization" in request.headers or TOKEN_KEY in request.scope:
+    if app.settings.session_cookie_name not in request.cookies:
         return False
     if request.scope.get("heron.session") is None:
         await request.load_session()
     session = request.session
-    user_id = session.get(USER_KEY)
-    if user_id is None or session.get(SATISFIED_KEY):
+    if session.get(USER_KEY) is None or session.get(SATISFIED_KEY):
         return False
     grace = session.get(GRACE_KEY)
     if isinstance(grace, int) and time.time() < grace:
         return False
-    user = await _user(request, user_id)
-    if user is None or not requires_two_factor(app.settings, user):
+    # The request's own user, found as request.user finds it (an API token or JWT
+    # first, a scheme it ignores falls back to the session); the view then reuses it.
+    user = await request.auser()
+    if TOKEN_KEY in request.scope or not user.is_authenticated \
+            or not requires_two_factor(app.settings, user):
         return False
     if (await afactors(user)).any:
         session[SATISFIED_KEY] = 1
@@ -70,25 +69,6 @@ async def _must_set_up(request: Request) -> bool:
     from heron.auth._two_factor_views import agrace_until
 
     return time.time() >= await agrace_until(request, user)
-
-
-async def _user(request: Request, user_id: Any) -> Any:
-    """The session's user, without making it ``request.user`` (the view loads that
-    its own way: a sync view with ``db.session``)."""
-    from heron.auth._login import SCOPE_KEY
-    from heron.auth.users import get_user_model
-    from heron.db import db
-
-    loaded = request.scope.get(SCOPE_KEY)
-    if loaded is not None:
-        return loaded if loaded.is_authenticated else None
-    try:
-        ident = int(user_id)
-    except (TypeError, ValueError):
-        return None
-    model: Any = get_user_model(request.app)
-    return await db.async_session.scalar(select(model).where(model.id == ident,
-                                                             model.is_active.is_(True)))
 
 
 def _to_setup(request: Request) -> Any:

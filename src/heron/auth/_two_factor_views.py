@@ -34,6 +34,7 @@ from heron.auth.two_factor import (
     VERIFIED_KEY,
     abegin_second_step,
     achanged,
+    afactor_removed,
     afactors,
     afinish_second_step,
     apending_user,
@@ -380,7 +381,6 @@ async def _confirm_password(request: Request, user: Any, form: Any,
 async def totp_disable(request: Request) -> Response:
     """Remove the authenticator app (the password is asked for every time).  The
     recovery codes go too when no passkey is left for them to back up."""
-    from sqlalchemy import delete
 
     from heron.db import db
 
@@ -395,11 +395,6 @@ async def totp_disable(request: Request) -> Response:
         row.secret, row.confirmed_at, row.last_used_step = None, None, 0
         await db.async_session.commit()
         await achanged(request, user, "totp", "removed")
-    request.session.pop(SATISFIED_KEY, None)
-    if not factors.passkeys and factors.recovery_codes:
-        model = type(user).recovery_code_model
-        await db.async_session.execute(delete(model).where(model.user_id == user.id))
-        await db.async_session.commit()
-        await achanged(request, user, "recovery_codes", "removed", "no factor left to back up")
+    await afactor_removed(request, user)
     flash(request, _("The authenticator app was removed from your account."), "success")
     return _see_other(resolve_url(request, "auth:security"))

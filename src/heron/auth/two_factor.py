@@ -199,6 +199,25 @@ async def afinish_second_step(conn: HTTPConnection, user: Any, method: str) -> N
     logger.info("User %s logged in with a second factor (%s)", user.id, method)
 
 
+async def afactor_removed(conn: HTTPConnection, user: Any) -> None:
+    """After one of ``user``'s factors was removed (from their own session): the
+    session must pass the requirement check again, and when no factor is left the
+    recovery codes go too (nothing is left for them to back up), recorded with
+    :func:`achanged`."""
+    from sqlalchemy import delete
+
+    conn.session.pop(SATISFIED_KEY, None)
+    left = await afactors(user)
+    if left.any or not left.recovery_codes:
+        return
+    session = _session_of(user)
+    model = type(user).recovery_code_model
+    await session.execute(delete(model).where(model.user_id == user.id))
+    await session.commit()
+    await achanged(conn, user, "recovery_codes", "removed", "no factor left to back up",
+                   session=session)
+
+
 def second_factor_used(conn: HTTPConnection) -> str | None:
     """The second factor this session's login used (``"totp"``, ``"recovery_code"``,
     ``"passkey"``), or ``None``."""

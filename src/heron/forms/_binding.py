@@ -179,9 +179,15 @@ def display_value_one(spec: FieldSpec, value: Any, keyed: bool = False) -> str:
         return choice_key(value)
     if isinstance(value, dt.datetime):
         shown: dt.datetime = value
-        if shown.tzinfo is not None:  # shown as wall time in the request's zone
-            from heron.i18n import localtime
+        # Shown as wall time in the zone forms read it back in (heron.i18n's
+        # chosen_timezone, the same rule both ways); a naive value is UTC, as stored.
+        from heron.i18n import localtime
+        from heron.i18n._state import chosen_timezone
 
+        zone = chosen_timezone()
+        if zone is not None:
+            shown = localtime(shown, zone).replace(tzinfo=None)
+        elif shown.tzinfo is not None:
             shown = localtime(shown).replace(tzinfo=None)
         return shown.strftime("%Y-%m-%dT%H:%M:%S" if shown.second else "%Y-%m-%dT%H:%M")
     if isinstance(value, dt.time):

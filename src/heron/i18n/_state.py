@@ -121,9 +121,14 @@ def get_timezone() -> dt.tzinfo:
 
 
 def chosen_timezone() -> dt.tzinfo | None:
-    """The time zone a request or :func:`override_timezone` chose, or None outside them
-    (heron.forms reads naive datetimes in it only then)."""
-    return _timezone.get(None)
+    """The time zone forms read and show datetimes in: the one a request or
+    :func:`override_timezone` chose, else the ``time_zone`` setting unless it is UTC;
+    None when neither (values then stay as typed, which UTC storage reads the same)."""
+    chosen = _timezone.get(None)
+    if chosen is not None:
+        return chosen
+    default = _Defaults.timezone
+    return None if default is dt.UTC or str(default) in ("UTC", "Etc/UTC") else default
 
 
 def set_timezone(timezone: dt.tzinfo) -> contextvars.Token[dt.tzinfo]:

@@ -45,23 +45,16 @@ def babel_locale(language: str | None = None) -> Locale:
     return _parse_locale(normalize(language or get_language()))
 
 
-#: Languages written right to left (checked without Babel for the common case).
-_RTL = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ku", "ps", "sd", "ug",
-                  "ur", "yi"})
-_LTR_KNOWN = frozenset({"en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "fi",
-                        "pl", "cs", "ru", "uk", "ja", "zh", "ko", "tr", "el"})
-
-
-@lru_cache(maxsize=128)
 def text_direction(language: str | None = None) -> str:
     """``"rtl"`` for a right-to-left language (Arabic, Hebrew, Persian, Urdu...),
     else ``"ltr"``: the value of ``<html dir>``."""
-    code = normalize(language or get_language())
-    base = code.partition("-")[0]
-    if base in _RTL:
-        return "rtl"
-    if base in _LTR_KNOWN:
-        return "ltr"
+    return _direction(normalize(language or get_language()))
+
+
+@lru_cache(maxsize=128)
+def _direction(code: str) -> str:
+    if code.partition("-")[0] == "en":
+        return "ltr"  # the default language: no need to import Babel
     return "rtl" if babel_locale(code).text_direction == "rtl" else "ltr"
 
 
