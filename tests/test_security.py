@@ -262,6 +262,24 @@ def test_headers_memoised_per_content_type_and_scheme(site: App) -> None:
                 assert_default_headers(client.get(f"/either/{kind}"), hsts=hsts)
 
 
+def test_the_memo_holds_content_types_only(site: App) -> None:
+    # A response without a content type whose first header varies (a Location per
+    # answer) is not memoised by that header: the memo stays for content types.
+    @site.route("/made/{n:int}")
+    def made(n: int) -> Response:
+        return Response(b"", 201, headers={"location": f"/things/{n}"}, media_type=None)
+
+    client = TestClient(site)
+    for n in range(80):
+        answer = client.get(f"/made/{n}")
+        assert answer.status_code == 201
+        assert answer.headers["location"] == f"/things/{n}"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    (route,) = site._names["made"]
+    view = route.extensions["heron.security"]
+    assert not any(key[0] == b"location" for key in view.blocks)
+
+
 def test_headers_given_as_lists_get_the_defaults(site: App) -> None:
     # ASGI allows a header as any two-item iterable: not memoised, never a 500.
     @site.route("/list-headers")

@@ -55,6 +55,8 @@ def absolute_url(url: str, base: str) -> str:
     (``/posts/1``) joins the base, an absolute URL is kept as it is."""
     if "://" in url.split("?", 1)[0]:
         return url
+    if url.startswith("//"):  # another host, the site's scheme
+        return base.partition("//")[0] + url
     return base.rstrip("/") + "/" + url.lstrip("/")
 
 

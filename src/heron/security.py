@@ -256,7 +256,8 @@ class SecurityHeaders:
         https = scope.get("scheme") == "https"
         # The common response (a content type and a length, no CSP nonce used): its
         # additions depend on its first header only, and were computed before.
-        if len(raw) == 2 and raw[1][0] == b"content-length" and NONCE_KEY not in scope:
+        if len(raw) == 2 and raw[0][0] == b"content-type" and raw[1][0] == b"content-length" \
+                and NONCE_KEY not in scope:
             blocks = view.secure_blocks if https else view.blocks
             try:
                 block = blocks[raw[0]]

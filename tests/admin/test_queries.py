@@ -121,8 +121,11 @@ def test_sqlite_counts_in_the_page_query_only_when_it_sorts_every_match(shop: Sh
         _, searched = statements_for(shop, browser, AUTHORS + "?q=author")
         _, first = statements_for(shop, browser, AUTHORS)
         page = browser.get(AUTHORS + "?q=author&p=99")
+        _, nothing = statements_for(shop, browser, AUTHORS + "?q=nobody-by-this-name")
     if shop.app.settings.database_url.startswith("sqlite"):
         assert any("count(*) over ()" in s.lower() for s in searched), searched
         assert not any(s.lstrip().lower().startswith("select count") for s in searched)
+        # Nothing matches: the empty first page is the count, no second scan.
+        assert len(counts_in(nothing)) == 1, nothing
     assert not any("over ()" in s.lower() for s in first)  # not narrowed: no window
     assert page.status_code == 200

@@ -110,3 +110,14 @@ def test_feed_link_tag_escapes_and_is_a_template_global(make_app: Any, tmp_path:
     assert ('<link rel="alternate" type="application/rss+xml" title="Stories" '
             'href="/rss.xml">') in page
     assert 'type="application/atom+xml" title="Stories" href="/atom.xml"' in page
+
+
+def test_absolute_urls_keep_other_hosts() -> None:
+    # A path joins the site's root; a full URL and a protocol-relative one (an enclosure
+    # on a CDN) keep their host.
+    from heron._xml import absolute_url
+
+    base = "https://blog.example.com/root"
+    assert absolute_url("/posts/1", base) == "https://blog.example.com/root/posts/1"
+    assert absolute_url("http://cdn.example.com/a.mp3", base) == "http://cdn.example.com/a.mp3"
+    assert absolute_url("//cdn.example.com/a.mp3", base) == "https://cdn.example.com/a.mp3"

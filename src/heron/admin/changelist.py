@@ -307,8 +307,8 @@ class ChangeList:
         plan sorts every matching row anyway (a search or filter the sort's index cannot
         serve): the count then costs no second scan.  Where the plan walks an index in
         the sort's order and stops after one page, the two queries are cheaper, so
-        SQLite's own plan decides.  False (nothing read) when not done, or when the page
-        is empty (past the end: the caller counts, then shows the last page)."""
+        SQLite's own plan decides.  False (nothing kept) when not done, or when a page
+        after the first is empty (past the end: the caller counts, then shows the last)."""
         from sqlalchemy import func
 
         if self.show_all or not self._narrowed() or session.bind is None \
@@ -327,8 +327,11 @@ class ChangeList:
             return False
         counted = self._page(statement).add_columns(func.count().over())
         found = session.execute(counted).unique().all()
-        if not found:
-            return False
+        if not found and self.page_number > 1:
+            return False  # past the end, or nothing: the caller counts, then shows the last
+        if not found:  # the first page is empty: nothing matches
+            self.estimated, self.result_count, self.rows = False, 0, []
+            return True
         self.estimated, self.result_count = False, found[0][1]
         self.rows = [row[0] for row in found]
         return True
