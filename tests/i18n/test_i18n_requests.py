@@ -182,6 +182,8 @@ def test_setlang_sets_the_cookie_and_redirects_only_to_this_site(tmp_path: Path)
                        "javascript:alert(1)", "http://testserver@evil.example/"):
             assert post(language="fr", next=unsafe).headers["location"] == "/"  # type: ignore[attr-defined]
         assert post(language="klingon").status_code == 400  # type: ignore[attr-defined]
+        regional = post(language="de-AT", next="/lang")  # the offered "de"
+        assert "heron_language=de;" in regional.headers["set-cookie"]  # type: ignore[attr-defined]
         assert post().status_code == 400  # type: ignore[attr-defined]
         # Without the CSRF token: refused.
         refused = client.post("/i18n/setlang", data={"language": "fr"}, follow_redirects=False)
@@ -194,6 +196,9 @@ def test_setlang_keeps_the_page_in_the_new_languages_prefix(tmp_path: Path) -> N
         answer = client.post("/de/i18n/setlang", follow_redirects=False, data={
             "csrf_token": token, "language": "fr", "next": "/de/lang"})
         assert answer.headers["location"] == "/fr/lang"
+        answer = client.post("/de/i18n/setlang", follow_redirects=False, data={
+            "csrf_token": token, "language": "fr", "next": "/de?x=1"})
+        assert answer.headers["location"] == "/fr/?x=1"  # the query string kept
 
 
 def test_one_language_adds_nothing_per_request(tmp_path: Path) -> None:
@@ -283,3 +288,12 @@ def test_the_page_cache_keeps_a_copy_per_language(tmp_path: Path) -> None:
             assert answer.text == f"<p>{header}</p>"
             assert "Accept-Language" in answer.headers["vary"]
         assert served == ["de", "fr", "en"]
+
+
+def test_a_site_in_german_only_has_german_error_pages(tmp_path: Path) -> None:
+    app = App(root=tmp_path, secret_key="one language", languages=["de"], language_code="de")
+    with TestClient(app) as client:
+        missing = client.get("/nothing-here", headers={"accept": "text/html"})
+    assert missing.status_code == 404
+    assert '<html lang="de">' in missing.text
+    assert "Not Found" not in missing.text

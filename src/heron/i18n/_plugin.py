@@ -52,7 +52,10 @@ def _multilingual(app: App) -> bool:
 
 
 def _per_request(app: App) -> bool:
-    return _multilingual(app) or bool(app.settings.time_zone_cookie_name)
+    # One language that is not English needs it too: the core's error pages are
+    # translated through what the middleware puts in the scope.
+    return _multilingual(app) or bool(app.settings.time_zone_cookie_name) \
+        or normalize(app.settings.language_code).partition("-")[0] != "en"
 
 
 class I18nPlugin(Plugin):

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from heron.exceptions import HTTPException
-from heron.i18n._catalogs import normalize
 from heron.responses import RedirectResponse
 
 if TYPE_CHECKING:
@@ -45,8 +44,9 @@ async def setlang(request: Request) -> RedirectResponse:
     found = chooser(request.app)
     form = await request.form()
     wanted = form.get("language")
+    # An offered language, or a regional form of one ("de-AT" when "de" is offered).
     language = found.match(wanted) if isinstance(wanted, str) and wanted.strip() else None
-    if language is None or normalize(str(wanted)) not in found.offered:
+    if language is None:
         raise HTTPException(400, "Choose one of the languages this site offers.")
     next_value = form.get("next")
     host = request.headers.get("host")
@@ -63,7 +63,8 @@ async def setlang(request: Request) -> RedirectResponse:
 
 def _with_prefix(target: str, language: str, offered: list[str]) -> str:
     """``/de/page`` becomes ``/fr/page`` when French is chosen (prefixed URLs)."""
-    segment, _, rest = target[1:].partition("/")
-    if segment.partition("?")[0] in offered:
-        return f"/{language}/{rest}"
+    path, mark, query = target.partition("?")
+    segment, _, rest = path[1:].partition("/")
+    if segment in offered:
+        return f"/{language}/{rest}{mark}{query}"
     return target
