@@ -297,3 +297,34 @@ def test_a_site_in_german_only_has_german_error_pages(tmp_path: Path) -> None:
     assert missing.status_code == 404
     assert '<html lang="de">' in missing.text
     assert "Not Found" not in missing.text
+
+
+def test_the_time_zone_setting_reads_and_shows_form_datetimes_alike(tmp_path: Path) -> None:
+    # One language, no cookie: the time_zone setting is the zone both ways, so a value
+    # shown in a form and posted back unchanged is stored unchanged.
+    app = App(root=tmp_path, secret_key="zone both ways", time_zone="Europe/Berlin")
+
+    class Meeting(Form):
+        starts: dt.datetime
+
+    @app.post("/meeting")
+    async def meeting(request):  # type: ignore[no-untyped-def]
+        form = await Meeting.from_request(request)
+        assert form.is_valid(), form.errors
+        stored = form.data["starts"]
+        shown = Meeting(initial={"starts": stored})["starts"].value
+        return {"stored": stored.isoformat(), "shown": shown}
+
+    @app.get("/token")
+    async def token_page(request):  # type: ignore[no-untyped-def]
+        return render(request, "lang.html")
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "lang.html").write_text(
+        '<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">')
+    with TestClient(app) as client:
+        token = extract_csrf_token(client.get("/token").text)
+        answer = client.post("/meeting", data={"starts": "2026-07-01T12:00",
+                                                "csrf_token": token})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"stored": "2026-07-01T10:00:00+00:00", "shown": "2026-07-01T12:00"}
