@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
@@ -48,14 +49,20 @@ def now() -> float:
 
 
 def _fernet(app: App) -> Any:
+    from heron.signing import secret_keys
+
+    return _fernet_for(tuple(reversed(secret_keys(app))))  # the current key first: it encrypts
+
+
+@lru_cache(maxsize=8)
+def _fernet_for(keys: tuple[str, ...]) -> Any:
+    """The keys derived once per set of secret keys (HKDF per key), not per code checked."""
     from cryptography.fernet import Fernet, MultiFernet
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    from heron.signing import secret_keys
-
     fernets = []
-    for key in reversed(secret_keys(app)):  # the current key first: it encrypts
+    for key in keys:
         derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                        info=b"heron.auth.totp").derive(key.encode())
         fernets.append(Fernet(base64.urlsafe_b64encode(derived)))

@@ -10,11 +10,11 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
-from heron._xml import XMLWriter, absolute_url, w3c_date
+from heron._xml import XMLWriter, absolute_url, utc, w3c_date
 from heron.concurrency import is_async_callable, run_in_threadpool
 from heron.exceptions import HTTPException
 from heron.responses import Response
@@ -267,7 +267,7 @@ class Sitemaps:
         for url in urls:
             _write_url(xml, url)
         xml.end("urlset")
-        dates = [_utc(url.lastmod) for url in urls if url.lastmod is not None]
+        dates = [utc(url.lastmod) for url in urls if url.lastmod is not None]
         return self._respond(request, xml.getvalue(), max(dates) if dates else None)
 
     def _respond(self, request: Request, body: bytes, modified: datetime | None) -> Response:
@@ -325,9 +325,3 @@ def _page_number(request: Request) -> int:
     if not (given.isascii() and given.isdigit()) or len(given) > 9 or int(given) < 1:
         raise HTTPException(400, "The sitemap page ?p= must be a whole number from 1.")
     return int(given)
-
-
-def _utc(value: datetime | date) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
